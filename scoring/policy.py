@@ -1,0 +1,88 @@
+"""The grooming policy (`backlog.toml`) as plain data: the seed's scales, OKRs, weights, segments, capacity.
+
+Defaults are the seed's own numbers ("Backlog Grooming & Prioritization Workflow"), so an empty `backlog.toml`
+reproduces the seed exactly.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Scales(_Frozen):
+    """Select option name -> numeric value, as the PM sees them in Notion."""
+
+    reach: dict[str, float] = Field(default_factory=lambda: {"10": 10, "5": 5, "3": 3, "1": 1, "0.5": 0.5})
+    impact: dict[str, float] = Field(default_factory=lambda: {"3": 3, "2": 2, "1": 1, "0.5": 0.5})
+    confidence: dict[str, float] = Field(default_factory=lambda: {"100%": 1.0, "80%": 0.8, "50%": 0.5, "20%": 0.2})
+    effort: dict[str, float] = Field(
+        default_factory=lambda: {"XS": 0.5, "S": 1.5, "M": 3, "L": 6, "XL": 10},
+        description="T-shirt sizes in person-weeks; a plain positive number is also accepted.",
+    )
+    # ICE (seed 003): high/medium/low per dimension.
+    ice: dict[str, float] = Field(default_factory=lambda: {"High": 3.0, "Medium": 2.0, "Low": 1.0})
+
+
+class Strategy(_Frozen):
+    """Boosts applied after RICE (seed step 3) and the Icebox rule."""
+
+    okrs: dict[str, str] = Field(
+        default_factory=lambda: {
+            "O1": "Establish Voice Agents as the enterprise leader in AI voice",
+            "O2": "Reduce latency to sub-300ms average",
+            "O3": "Achieve SOC 2 Type II certification",
+            "O4": "Grow developer ecosystem",
+        }
+    )
+    okr_boost: float = 1.5  # multiplier on RICE for an item aligned with at least one OKR
+    competitive_loss_boost: float = 1.3  # multiplier when the item addresses a competitive loss reason
+    churn_risk_boost: float = 1.3  # multiplier when it reduces churn risk for existing pilots
+    icebox_threshold: float = 1.0  # RICE under this with no OKR -> suggest Icebox
+    competitive_loss_keywords: list[str] = Field(
+        default_factory=lambda: ["competitor", "competitive", "lost deal", "switched to", "churned to"]
+    )
+    churn_risk_keywords: list[str] = Field(
+        default_factory=lambda: ["churn", "cancel", "leaving", "renewal at risk", "escalation"]
+    )
+
+
+class Segments(_Frozen):
+    """Customer -> Segment (the Segment select). Matching is case-insensitive on the account name or domain."""
+
+    enterprise_pilots: list[str] = Field(default_factory=list)
+    trials: list[str] = Field(default_factory=list)
+    free: list[str] = Field(default_factory=list)
+    internal_domains: list[str] = Field(default_factory=list)
+    # Sizes of the whole population, for the Reach suggestion ("all pilots", "all trial users").
+    total_enterprise_pilots: int = 15
+
+
+class Capacity(_Frozen):
+    """Sprint capacity, shown step by step on the sprint page. Defaults: the seed's team."""
+
+    engineers: dict[str, int] = Field(default_factory=lambda: {"ML": 3, "Backend": 5, "Frontend": 2, "Infra": 2})
+    sprint_weeks: float = 2
+    on_call_engineers: int = 2
+    on_call_share: float = 0.4
+    bugs_ops_share: float = 0.2
+    overhead_share: float = 0.1
+    days_off: float = 0  # person-days of holidays/time off in the sprint
+    max_plan_share: float = 0.8  # never plan more than this share of feature capacity
+    zombie_after_sprints: int = 3
+
+
+class Policy(_Frozen):
+    """Everything `backlog.toml` can say. `framework` chooses RICE (default) or ICE (seed 003)."""
+
+    framework: Literal["rice", "ice"] = "rice"
+    product: str = "Voice Agents"
+    scales: Scales = Field(default_factory=Scales)
+    strategy: Strategy = Field(default_factory=Strategy)
+    segments: Segments = Field(default_factory=Segments)
+    capacity: Capacity = Field(default_factory=Capacity)

@@ -1,0 +1,101 @@
+"""structlog, configured once at the entry point (`configure_logging`), used everywhere via `get_logger()`.
+
+Pretty console output on a TTY, one JSON object per line otherwise (cron, Kubernetes). A processor redacts
+secret-looking values (tokens, `Authorization` headers, `SecretStr` values) so a secret never reaches a log line.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+from collections.abc import Iterable, MutableMapping
+from typing import Any
+
+import structlog
+from pydantic import SecretStr
+
+_SECRET_KEYS = re.compile(r"(token|secret|password|authorization|api_key|access_key)", re.IGNORECASE)
+_SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
+    (re.compile(r"\b(Bearer|Basic|Bot)\s+[A-Za-z0-9._~+/=-]{6,}"), r"\1 **********"),
+    (re.compile(r"\b(secret_|ntn_|ghp_|gho_|github_pat_)[A-Za-z0-9_]{6,}"), "**********"),
+]
+_known_secrets: set[str] = set()
+REDACTED = "**********"
+
+
+def register_secrets(values: Iterable[SecretStr | str | None]) -> None:
+    """Remember the process's secret values so any log line containing one is redacted."""
+    for value in values:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw and len(raw) >= 4:
+            _known_secrets.add(raw)
+
+
+def redact_text(text: str) -> str:
+    """Replace known secrets and secret-looking tokens in `text`."""
+    for secret in _known_secrets:
+        if secret in text:
+            text = text.replace(secret, REDACTED)
+    for pattern, replacement in _SECRET_PATTERNS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+def _redact(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return REDACTED
+    if isinstance(value, str):
+        return redact_text(value)
+    if isinstance(value, dict):
+        return {k: (REDACTED if _SECRET_KEYS.search(str(k)) and v else _redact(v)) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_redact(v) for v in value]
+    return value
+
+
+def redact_processor(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """structlog processor: no secret value survives into the rendered line."""
+    for key in list(event_dict):
+        value = event_dict[key]
+        if _SECRET_KEYS.search(key) and value and key not in {"token_set"}:
+            event_dict[key] = REDACTED
+        else:
+            event_dict[key] = _redact(value)
+    return event_dict
+
+
+def configure_logging(level: str = "INFO", fmt: str = "auto", stream: Any = None) -> None:
+    """Configure structlog and stdlib logging once. `fmt`: auto (console on a TTY, else JSON), json, console."""
+    out = stream or sys.stderr
+    use_json = fmt == "json" or (fmt == "auto" and not out.isatty())
+    numeric = logging.getLevelName(level.upper())
+    if not isinstance(numeric, int):
+        numeric = logging.INFO
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.processors.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        redact_processor,
+    ]
+    renderer: Any
+    if use_json:
+        shared.append(structlog.processors.format_exc_info)
+        renderer = structlog.processors.JSONRenderer()
+    else:
+        renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+    structlog.configure(
+        processors=[*shared, renderer],
+        wrapper_class=structlog.make_filtering_bound_logger(numeric),
+        logger_factory=structlog.PrintLoggerFactory(file=out),
+        cache_logger_on_first_use=False,
+    )
+    # Libraries that log through stdlib (httpx, uvicorn, notion_client) stay quiet unless debugging.
+    logging.basicConfig(level=max(numeric, logging.WARNING), stream=out, format="%(name)s %(levelname)s %(message)s")
+    for noisy in ("httpx", "httpcore", "notion_client"):
+        logging.getLogger(noisy).setLevel(logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING)
+
+
+def get_logger(name: str | None = None) -> Any:
+    """Module-level logger: `log = get_logger(__name__)`."""
+    return structlog.get_logger(name)

@@ -1,0 +1,188 @@
+"""One `Settings` for the whole process: environment, `.env`, and a Kubernetes `secrets_dir`.
+
+Every secret is a `SecretStr` so that printing settings (or logging them by accident) shows `**********`.
+Where a token is absent, the feature that needs it is off, never a crash: no `NOTION_TOKEN` means the local
+Notion sandbox; no source credentials and no export file means that source is skipped with one line.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+NOTION_API_URL = "https://api.notion.com"
+DEFAULT_SECRETS_DIR = "/run/secrets/backlog"
+
+CommaList = Annotated[list[str], NoDecode]
+
+
+def _split_commas(value: Any) -> Any:
+    """`ZENDESK_TAGS=feature-request,voice-agents` -> ["feature-request", "voice-agents"]."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    """Every setting of the service. The README's table lists them; keep the two in step."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        case_sensitive=False,
+        populate_by_name=True,
+    )
+
+    # --- Notion -------------------------------------------------------------------------------------------
+    notion_token: SecretStr | None = Field(
+        default=None, description="Notion integration token. Unset: use the local sandbox."
+    )
+    notion_api_url: str = Field(default=NOTION_API_URL, description="Base URL of the Notion API.")
+    notion_parent_page_id: str | None = Field(
+        default=None,
+        description="Page under which `backlog init` creates the database and `report` the sprint pages.",
+    )
+    notion_database_id: str | None = Field(
+        default=None, description="Adopt this existing database instead of creating/finding one by title."
+    )
+    notion_database_title: str = Field(
+        default="backlog-candidates", description="Title used to create or find the candidates database."
+    )
+    notion_rate_limit: float = Field(
+        default=3.0, gt=0, description="Requests per second to Notion, shared by the whole process."
+    )
+    notion_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of one Notion request.")
+    notion_max_retries: int = Field(
+        default=5, ge=0, description="Retries for 429/529/5xx/timeouts before a Notion call fails."
+    )
+    notion_webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="The webhook subscription's verification_token; signs every delivery (HMAC-SHA256).",
+    )
+    notion_bot_user_id: str | None = Field(
+        default=None, description="This integration's bot user id (found with users/me when unset)."
+    )
+
+    # --- The service itself --------------------------------------------------------------------------------
+    backlog_config: Path = Field(
+        default=Path("backlog.toml"), description="Grooming policy: scales, OKRs, account segments, capacity."
+    )
+    backlog_sandbox_path: Path = Field(
+        default=Path(".backlog/sandbox.sqlite3"), description="SQLite file of the local Notion sandbox."
+    )
+    backlog_sandbox_token: SecretStr = Field(
+        default=SecretStr("sandbox"), description="The one token the local sandbox accepts."
+    )
+    backlog_api_token: SecretStr | None = Field(
+        default=None, description="Bearer token required by `serve`'s POST /rescore and POST /sync."
+    )
+    backlog_log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
+    backlog_log_format: Literal["auto", "json", "console"] = Field(
+        default="auto", description="auto = pretty on a TTY, JSON otherwise."
+    )
+    backlog_scrub_pii: bool = Field(
+        default=True, description="Replace emails and phone numbers in excerpts before they reach Notion."
+    )
+    backlog_cache_dir: Path = Field(
+        default=Path(".backlog/cache"),
+        description="Local cache (GitHub ETags). Losing it costs calls, never data.",
+    )
+    backlog_lock_path: Path = Field(
+        default=Path(".backlog/run.lock"), description="Lock file: one `backlog run` at a time per host."
+    )
+    backlog_sync_overlap_hours: float = Field(
+        default=24.0, ge=0, description="Cursor overlap: sync re-reads this much before the newest Last Seen."
+    )
+    backlog_dedupe_threshold: float = Field(
+        default=88.0,
+        ge=0,
+        le=100,
+        description="Fuzzy score (0-100) above which a Possible Duplicate is linked.",
+    )
+
+    # --- Zendesk -------------------------------------------------------------------------------------------
+    zendesk_url: str | None = Field(default=None, description="e.g. https://acme.zendesk.com")
+    zendesk_email: str | None = Field(default=None, description="Agent email for API-token auth.")
+    zendesk_api_token: SecretStr | None = Field(default=None, description="Zendesk API token.")
+    zendesk_oauth_token: SecretStr | None = Field(default=None, description="OAuth bearer (instead of email/token).")
+    zendesk_tags: CommaList = Field(
+        default_factory=lambda: ["feature-request", "voice-agents"],
+        description="Tickets with any of these tags are feedback.",
+    )
+    zendesk_export_path: Path | None = Field(default=None, description="Zendesk JSON ticket export.")
+
+    # --- G2 ------------------------------------------------------------------------------------------------
+    g2_api_url: str = Field(default="https://data.g2.com", description="G2 API base URL.")
+    g2_api_token: SecretStr | None = Field(default=None, description="G2 API token (Bearer).")
+    g2_product_id: str | None = Field(default=None, description="G2 product UUID whose reviews are read.")
+    g2_export_path: Path | None = Field(default=None, description="G2 CSV export of reviews.")
+
+    # --- Gong ----------------------------------------------------------------------------------------------
+    gong_api_url: str = Field(default="https://api.gong.io", description="Gong API base URL (regional host).")
+    gong_access_key: SecretStr | None = Field(default=None, description="Gong access key.")
+    gong_access_key_secret: SecretStr | None = Field(default=None, description="Gong access key secret.")
+    gong_export_path: Path | None = Field(default=None, description="Gong calls export (JSON or CSV).")
+    gong_trackers: CommaList = Field(
+        default_factory=lambda: ["product feedback", "feature request"],
+        description="Trackers/keywords that flag a call as product feedback.",
+    )
+
+    # --- GitHub --------------------------------------------------------------------------------------------
+    github_api_url: str = Field(default="https://api.github.com", description="GitHub (Enterprise) API URL.")
+    github_token: SecretStr | None = Field(default=None, description="GitHub token (read access to issues).")
+    github_repos: CommaList = Field(default_factory=list, description="owner/name,owner/name")
+    github_labels: CommaList = Field(default_factory=list, description="Only issues with these labels.")
+    github_export_path: Path | None = Field(default=None, description="`gh issue list --json ...` output.")
+
+    # --- Discord -------------------------------------------------------------------------------------------
+    discord_api_url: str = Field(default="https://discord.com/api/v10", description="Discord API base URL.")
+    discord_bot_token: SecretStr | None = Field(default=None, description="Discord bot token.")
+    discord_channel_ids: CommaList = Field(default_factory=list, description="Text or forum channel ids.")
+    discord_export_path: Path | None = Field(default=None, description="DiscordChatExporter JSON export.")
+
+    _split = field_validator(
+        "zendesk_tags", "gong_trackers", "github_repos", "github_labels", "discord_channel_ids", mode="before"
+    )(_split_commas)
+
+    @field_validator("notion_api_url", "g2_api_url", "gong_api_url", "github_api_url", "discord_api_url")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @property
+    def uses_sandbox(self) -> bool:
+        """No Notion token: every command talks to the local sandbox."""
+        return self.notion_token is None or not self.notion_token.get_secret_value()
+
+    @classmethod
+    def load(cls, **overrides: Any) -> Settings:
+        """Build settings, reading secrets from `BACKLOG_SECRETS_DIR` (default /run/secrets/backlog) if present."""
+        secrets_dir = os.environ.get("BACKLOG_SECRETS_DIR", DEFAULT_SECRETS_DIR)
+        if Path(secrets_dir).is_dir():
+            return cls(_secrets_dir=secrets_dir, **overrides)
+        return cls(**overrides)
+
+
+def settings_table() -> list[tuple[str, str, str]]:
+    """(ENV NAME, default, description) for every setting: the README's table and `backlog config` print it."""
+    rows: list[tuple[str, str, str]] = []
+    for name, field in Settings.model_fields.items():
+        default: Any = field.get_default(call_default_factory=True)
+        if isinstance(default, SecretStr):
+            shown = "(secret)"
+        elif isinstance(default, list):
+            shown = ",".join(default) or "(empty)"
+        elif default is None:
+            shown = "(unset)"
+        else:
+            shown = str(default)
+        rows.append((name.upper(), shown, field.description or ""))
+    return rows
+
+
+__all__ = ["Settings", "settings_table"]
