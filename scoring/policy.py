@@ -27,6 +27,8 @@ class Scales(_Frozen):
     )
     # ICE (seed 003): high/medium/low per dimension.
     ice: dict[str, float] = Field(default_factory=lambda: {"High": 3.0, "Medium": 2.0, "Low": 1.0})
+    # ICE Effort is High/Medium/Low, but the planner needs person-weeks: High = L, Medium = M, Low = S.
+    ice_effort_weeks: dict[str, float] = Field(default_factory=lambda: {"High": 6.0, "Medium": 3.0, "Low": 1.5})
 
 
 class Strategy(_Frozen):
@@ -48,7 +50,8 @@ class Strategy(_Frozen):
         default_factory=lambda: ["competitor", "competitive", "lost deal", "switched to", "churned to"]
     )
     churn_risk_keywords: list[str] = Field(
-        default_factory=lambda: ["churn", "cancel", "leaving", "renewal at risk", "escalation"]
+        # Not "escalation": the seed's own "Improved escalation handoff flow" is a call-flow feature, not churn.
+        default_factory=lambda: ["churn", "cancel", "leaving", "renewal at risk", "escalated"]
     )
 
 
@@ -61,6 +64,9 @@ class Segments(_Frozen):
     internal_domains: list[str] = Field(default_factory=list)
     # Sizes of the whole population, for the Reach suggestion ("all pilots", "all trial users").
     total_enterprise_pilots: int = 15
+    total_trials: int | None = None  # None: "all trial users" is never inferred from evidence
+    # One free-tier user counts as this many customers for the Confidence suggestion (seed: one pilot > 50 free).
+    free_user_weight: float = 0.02
 
 
 class Capacity(_Frozen):

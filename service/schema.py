@@ -76,6 +76,8 @@ SCHEMA: tuple[PropertySpec, ...] = (
     PropertySpec("Score Note", "rich_text", "scorer"),
     PropertySpec("Sprint", "number", "report", also_accepts=("select",)),
     PropertySpec("Sprints Waiting", "number", "report"),
+    # Bookkeeping so Sprints Waiting is incremented once per sprint however often the report is re-run.
+    PropertySpec("Waiting Counted", "number", "report", description="last sprint counted in Sprints Waiting"),
 )
 
 BY_NAME: dict[str, PropertySpec] = {spec.name: spec for spec in SCHEMA}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
+import structlog
 
 SETTING_PREFIXES = ("NOTION_", "BACKLOG_", "ZENDESK_", "G2_", "GONG_", "GITHUB_", "DISCORD_")
 
@@ -19,3 +20,4 @@ def _clean_env(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPat
             monkeypatch.delenv(key, raising=False)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
     yield
+    structlog.reset_defaults()  # a test that configured logging onto a captured stream must not leak it

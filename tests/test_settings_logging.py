@@ -54,3 +54,9 @@ def test_log_lines_never_carry_secrets() -> None:
     for leaked in ("plain-value", "zd-token-5678", "abcdefghijkl", "dXNlcjpwYXNz", "hidden"):
         assert leaked not in line
     assert record["event"] == "boom"
+
+
+def test_readme_documents_every_setting() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    missing = [name for name, _, _ in settings_table() if f"`{name}`" not in readme]
+    assert missing == [], f"add these settings to README.md's table: {missing}"

@@ -1,0 +1,442 @@
+"""GitHub issues as feedback: the repo issues API (Link-header pages, ETags) or a `gh issue list --json` export.
+
+Votes are 👍 reactions only (GitHub's "+1"): other reactions (🎉, 👀, 👎) are not demand. Pull requests are
+dropped: the issues API returns them too, and they are work, not feedback.
+
+ETag cache: the first page's ETag per (repo, query) lives in a small JSON file under `BACKLOG_CACHE_DIR`, and is
+kept only when that page was the whole answer. With `sort=updated&direction=asc` a change lands on the LAST page,
+so an unchanged first page of a multi-page answer proves nothing; a single page that is unchanged proves
+everything. A 304 costs one call and yields nothing. Losing the file costs calls, never data.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from pathlib import Path
+from typing import Any, ClassVar
+from urllib.parse import urlencode, urlparse
+
+import httpx
+
+from connectors.base import Connector
+from connectors.http import (
+    Decision,
+    LinkHeaderPaginator,
+    MalformedPayloadError,
+    ResponseAction,
+    SourceAuthError,
+    SourceConfigError,
+    SourceError,
+    SourceHTTP,
+    SourceNotFoundError,
+    default_decide,
+    paginate,
+    parse_json,
+    retry_after_seconds,
+)
+from connectors.signal import Signal, SourceName
+from connectors.text import first_line, guess_kind, guess_tags, html_to_text, parse_timestamp
+from service.logging import get_logger
+from service.settings import Settings
+
+log = get_logger(__name__)
+
+_REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
+_BAD_CREDENTIALS_HINT = "Check GITHUB_TOKEN: it is missing, expired or revoked."
+# GitHub documents "wait at least one minute" for a secondary rate limit that names no wait.
+SECONDARY_LIMIT_WAIT_S = 60.0
+
+
+def github_decide(response: httpx.Response) -> Decision:
+    """GitHub's rate-limit dialect, pure: the wait comes from the response's own headers (and its `Date`).
+
+    Primary limit: 403/429 with `x-ratelimit-remaining: 0` -> wait until `x-ratelimit-reset` (epoch seconds),
+    measured against the response's `Date` so a skewed local clock cannot shorten the wait. Secondary limit:
+    `retry-after`, or a body saying "secondary rate limit" -> one minute. Any other 403 is a permission error.
+    """
+    status = response.status_code
+    if status in (403, 429):
+        headers = response.headers
+        if headers.get("x-ratelimit-remaining") == "0" and headers.get("x-ratelimit-reset"):
+            try:
+                reset = float(headers["x-ratelimit-reset"])
+            except ValueError:
+                reset = None
+            if reset is not None:
+                now = _response_time(headers)
+                wait = max(0.0, reset - now) if now is not None else SECONDARY_LIMIT_WAIT_S
+                return Decision(ResponseAction.RATE_LIMITED, wait, "primary rate limit exhausted")
+        retry_after = retry_after_seconds(headers)
+        if retry_after is not None:
+            return Decision(ResponseAction.RATE_LIMITED, retry_after, "secondary rate limit")
+        if status == 429 or "rate limit" in response.text.lower():
+            return Decision(ResponseAction.RATE_LIMITED, SECONDARY_LIMIT_WAIT_S, "secondary rate limit")
+    return default_decide(response)
+
+
+def _response_time(headers: Mapping[str, str]) -> float | None:
+    value = headers.get("date")
+    if not value:
+        return None
+    try:
+        return parsedate_to_datetime(value).timestamp()
+    except (TypeError, ValueError):
+        return None
+
+
+class ETagCache:
+    """`{"owner/repo?query": etag}` in one JSON file. Unreadable or unwritable -> behave as empty, log, go on."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._etags: dict[str, str] = {}
+        try:
+            loaded = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return
+        except (OSError, ValueError) as exc:
+            log.warning("github.etag_cache_unreadable", path=str(path), error=str(exc))
+            return
+        if isinstance(loaded, dict):
+            self._etags = {str(k): str(v) for k, v in loaded.items() if isinstance(v, str)}
+
+    def get(self, key: str) -> str | None:
+        return self._etags.get(key)
+
+    def put(self, key: str, etag: str | None) -> None:
+        if etag:
+            self._etags[key] = etag
+        else:
+            self._etags.pop(key, None)
+
+    def save(self) -> None:
+        """Atomic replace, so a killed run never leaves half a file."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".github_etags.", suffix=".tmp")
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                json.dump(self._etags, handle, indent=1, sort_keys=True)
+            Path(tmp).replace(self.path)
+        except OSError as exc:
+            log.warning("github.etag_cache_unwritable", path=str(self.path), error=str(exc))
+
+
+class GitHubConnector(Connector):
+    """Issues of `GITHUB_REPOS` (labels `GITHUB_LABELS`, all states), or a `gh issue list --json` export file."""
+
+    source: ClassVar[SourceName] = SourceName.GITHUB
+    enable_hint: ClassVar[str] = (
+        "set GITHUB_REPOS=owner/name[,owner/name] (and GITHUB_TOKEN for private repos), or GITHUB_EXPORT_PATH"
+    )
+    issues_path: ClassVar[str] = "repos/{repo}/issues"
+    page_size: ClassVar[int] = 100
+    etag_file: ClassVar[str] = "github_etags.json"
+    export_fields: ClassVar[str] = "number,title,body,labels,createdAt,updatedAt,url,reactionGroups,author,state"
+
+    def __init__(
+        self,
+        settings: Settings,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(settings, transport)
+        self.sleep = sleep  # tests inject a fake; SourceHTTP waits through it
+
+    @property
+    def export_path(self) -> Path | None:
+        return self.settings.github_export_path
+
+    def api_configured(self) -> bool:
+        # Public repos need no token (at 60 requests/hour); the repo list is what turns the API on.
+        return bool(self.settings.github_repos)
+
+    def http(self) -> SourceHTTP:
+        headers = {
+            "Accept": "application/vnd.github+json",
+            "X-GitHub-Api-Version": "2022-11-28",
+            "User-Agent": "backlog-grooming",
+        }
+        token = self.settings.github_token
+        if token is not None and token.get_secret_value():
+            headers["Authorization"] = f"Bearer {token.get_secret_value()}"
+        return SourceHTTP(
+            source=self.source.value,
+            base_url=self.settings.github_api_url,
+            headers=headers,
+            setting_hint={
+                401: _BAD_CREDENTIALS_HINT,
+                403: "The GITHUB_TOKEN lacks access to this repo: a fine-grained token needs 'Issues: read' on it;"
+                " an organisation with SAML SSO needs the token authorised for SSO.",
+                404: "Check the repo in GITHUB_REPOS (owner/name, spelled as on GitHub) and GITHUB_API_URL;"
+                " a private repo also needs a GITHUB_TOKEN that can see it.",
+            },
+            decide=github_decide,
+            transport=self.transport,
+            sleep=self.sleep,
+        )
+
+    # --- live API ---------------------------------------------------------------------------------------------
+
+    def read_api(self, since: datetime | None) -> Iterator[Signal]:
+        """Every configured repo in turn; a repo that 403s/404s is reported at the end, the others still read."""
+        http = self.http()
+        since = _utc(since)
+        cache = ETagCache(self.settings.backlog_cache_dir / self.etag_file)
+        failures: list[SourceError] = []
+        try:
+            for repo in self.settings.github_repos:
+                if not _REPO.match(repo):
+                    self.skip("GITHUB_REPOS", f"{repo!r} is not owner/name (e.g. acme/open-voice); skipped")
+                    continue
+                try:
+                    yield from self._read_repo(http, cache, repo, since)
+                except (SourceAuthError, SourceNotFoundError) as exc:
+                    if _BAD_CREDENTIALS_HINT in str(exc):
+                        raise  # a bad token fails every repo: no point asking again
+                    log.warning("github.repo_failed", repo=repo, error=str(exc))
+                    failures.append(exc)
+        finally:
+            self.calls += http.calls
+            http.close()
+        if failures:
+            raise type(failures[0])(self.source.value, "; ".join(_without_prefix(exc) for exc in failures))
+
+    def query(self, since: datetime | None) -> dict[str, str]:
+        params = {
+            "state": "all",
+            "sort": "updated",
+            "direction": "asc",
+            "per_page": str(self.page_size),
+        }
+        if since is not None:
+            params["since"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if self.settings.github_labels:
+            # GitHub ANDs the labels: an issue must carry every one of them.
+            params["labels"] = ",".join(self.settings.github_labels)
+        return params
+
+    def _read_repo(self, http: SourceHTTP, cache: ETagCache, repo: str, since: datetime | None) -> Iterator[Signal]:
+        params = self.query(since)
+        cache_key = f"{repo}?{urlencode(sorted(params.items()))}"
+        path = self.issues_path.format(repo=repo)
+
+        def pages(next_url: str | None) -> tuple[httpx.Response, Any]:
+            if next_url is None:
+                etag = cache.get(cache_key)
+                headers = {"If-None-Match": etag} if etag else {}
+                response = http.request("GET", path, params=params, headers=headers)
+            else:
+                response = http.request("GET", next_url)
+            if response.status_code == 304:
+                return response, []
+            body = parse_json(self.source.value, response)
+            if not isinstance(body, list):
+                raise MalformedPayloadError(
+                    self.source.value,
+                    f"GET {response.request.url.copy_with(query=None)} returned {type(body).__name__}, "
+                    "expected a JSON array of issues",
+                )
+            return response, body
+
+        page_count = 0
+        first_etag: str | None = None
+        for response, body in paginate(pages, LinkHeaderPaginator(self.source.value)):
+            if response.status_code == 304:
+                log.info("github.not_modified", repo=repo)
+                return
+            page_count += 1
+            if page_count == 1:
+                first_etag = response.headers.get("etag")
+            for index, item in enumerate(body):
+                where = f"{repo} issues page {page_count} item {index}"
+                signal = self._issue_signal(repo, item, where)
+                if signal is not None and (since is None or signal.updated_at >= since):
+                    yield signal
+        # Reached only when every page was read (and every signal consumed).
+        cache.put(cache_key, first_etag if page_count == 1 else None)
+        cache.save()
+
+    def _issue_signal(self, repo: str, item: object, where: str) -> Signal | None:
+        if not isinstance(item, dict):
+            self.skip(where, f"expected an issue object, got {type(item).__name__}")
+            return None
+        if item.get("pull_request") is not None:
+            return None  # a pull request: work, not feedback
+        number = item.get("number")
+        if not isinstance(number, int) or isinstance(number, bool):
+            self.skip(where, f"issue has no integer 'number' (got {number!r})")
+            return None
+        where = str(item.get("html_url") or f"{repo}#{number}")
+        try:
+            created = parse_timestamp(item.get("created_at"))
+            updated = parse_timestamp(item.get("updated_at"))
+        except ValueError as exc:
+            self.skip(where, f"created_at/updated_at: {exc}")
+            return None
+        labels = _label_names(item.get("labels"))
+        reactions = item.get("reactions")
+        votes = _int_or_none(reactions.get("+1")) if isinstance(reactions, dict) else None
+        return self._signal(
+            repo=repo,
+            number=number,
+            url=item.get("html_url"),
+            title=item.get("title"),
+            body=item.get("body"),
+            labels=labels,
+            votes=votes,
+            created=created,
+            updated=updated,
+        )
+
+    def _signal(
+        self,
+        *,
+        repo: str,
+        number: int,
+        url: object,
+        title: object,
+        body: object,
+        labels: list[str],
+        votes: int | None,
+        created: datetime,
+        updated: datetime,
+    ) -> Signal:
+        text = html_to_text(body) if isinstance(body, str) else ""
+        heading = first_line(title) if isinstance(title, str) and title.strip() else ""
+        heading = heading or first_line(text) or f"Issue #{number} in {repo}"
+        return Signal(
+            source=self.source,
+            external_id=f"{repo}#{number}",
+            url=url if isinstance(url, str) and url else None,
+            title=heading,
+            text=text,
+            customer=None,  # GitHub logins are people, not accounts; the PM adds the customer when known
+            kind_hint=guess_kind(heading, text, labels=labels),
+            votes=votes,
+            created_at=created,
+            updated_at=updated,
+            tags=guess_tags(heading, text),
+        )
+
+    # --- export file ------------------------------------------------------------------------------------------
+
+    def read_export(self, since: datetime | None) -> Iterator[Signal]:
+        """`gh issue list --json number,title,body,labels,createdAt,updatedAt,url,reactionGroups,author,state`."""
+        path = self.export_path
+        if path is None:
+            return
+        since = _utc(since)
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise SourceConfigError(
+                self.source.value, f"GITHUB_EXPORT_PATH={path} cannot be read ({exc.strerror or exc})"
+            ) from None
+        try:
+            items = json.loads(raw)
+        except ValueError as exc:
+            raise MalformedPayloadError(
+                self.source.value,
+                f"{path}: not JSON ({exc}); expected the output of `gh issue list --json {self.export_fields}`",
+            ) from None
+        if not isinstance(items, list):
+            raise MalformedPayloadError(
+                self.source.value,
+                f"{path}: expected a JSON array of issues (`gh issue list --json {self.export_fields}`),"
+                f" got {type(items).__name__}",
+            )
+        for index, item in enumerate(items):
+            signal = self._export_signal(item, f"{path}:item {index}")
+            if signal is not None and (since is None or signal.updated_at >= since):
+                yield signal
+
+    def _export_signal(self, item: object, where: str) -> Signal | None:
+        if not isinstance(item, dict):
+            self.skip(where, f"expected an issue object, got {type(item).__name__}")
+            return None
+        url = item.get("url")
+        located = _repo_and_kind_from_url(url) if isinstance(url, str) else None
+        if located is None:
+            self.skip(where, f"'url' {url!r} is not an issue URL like https://github.com/owner/repo/issues/123")
+            return None
+        repo, url_kind, url_number = located
+        if url_kind == "pull":
+            return None
+        number = item.get("number", url_number)
+        if not isinstance(number, int) or isinstance(number, bool):
+            self.skip(where, f"'number' must be an integer, got {number!r}")
+            return None
+        try:
+            created = parse_timestamp(item.get("createdAt"))
+            updated = parse_timestamp(item.get("updatedAt"))
+        except ValueError as exc:
+            self.skip(where, f"createdAt/updatedAt: {exc}")
+            return None
+        return self._signal(
+            repo=repo,
+            number=number,
+            url=url,
+            title=item.get("title"),
+            body=item.get("body"),
+            labels=_label_names(item.get("labels")),
+            votes=_thumbs_up(item.get("reactionGroups")),
+            created=created,
+            updated=updated,
+        )
+
+
+def _repo_and_kind_from_url(url: str) -> tuple[str, str, int] | None:
+    """`https://github.com/acme/open-voice/issues/12` -> ("acme/open-voice", "issues", 12); GHE hosts too."""
+    parts = [part for part in urlparse(url).path.split("/") if part]
+    if len(parts) < 4 or parts[-2] not in ("issues", "pull") or not parts[-1].isdigit():
+        return None
+    return f"{parts[-4]}/{parts[-3]}", parts[-2], int(parts[-1])
+
+
+def _label_names(labels: object) -> list[str]:
+    """REST gives label objects (`{"name": ...}`), older payloads plain strings; both become names."""
+    if not isinstance(labels, list):
+        return []
+    names: list[str] = []
+    for label in labels:
+        name = label.get("name") if isinstance(label, dict) else label
+        if isinstance(name, str) and name.strip():
+            names.append(name.strip())
+    return names
+
+
+def _thumbs_up(groups: object) -> int | None:
+    """gh's `reactionGroups`: `[{"content": "THUMBS_UP", "users": {"totalCount": 5}}]` -> 5 (0 when none)."""
+    if not isinstance(groups, list):
+        return None
+    for group in groups:
+        if isinstance(group, dict) and group.get("content") == "THUMBS_UP":
+            users = group.get("users")
+            return _int_or_none(users.get("totalCount")) if isinstance(users, dict) else None
+    return 0
+
+
+def _int_or_none(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _utc(since: datetime | None) -> datetime | None:
+    """A naive `since` is taken as UTC, so comparing it with the aware signal times cannot raise."""
+    return since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
+
+
+def _without_prefix(exc: SourceError) -> str:
+    text = str(exc)
+    prefix = f"{exc.source}: "
+    return text[len(prefix) :] if text.startswith(prefix) else text
+
+
+__all__ = ["ETagCache", "GitHubConnector", "github_decide"]

@@ -1,0 +1,251 @@
+"""`backlog serve`: the Notion webhook receiver and a small authenticated control API (FastAPI).
+
+Notion's webhook contract (API 2025-09-03):
+- the first POST is `{"verification_token": "..."}`, unsigned: we log it with the instruction to paste it into
+  Notion and set `NOTION_WEBHOOK_SECRET` to it;
+- every later delivery carries `X-Notion-Signature: sha256=<hex HMAC-SHA256(raw body, verification_token)>`,
+  checked in constant time before anything runs;
+- events are signals only (we fetch the page), may arrive in bursts and be retried (`attempt_number`), and carry
+  `authors`: events authored by this integration's own bot are dropped, or our own writes would rescore forever.
+
+The response is immediate; rescoring runs in one background worker that coalesces pending pages, so 50 events
+for one page cost one rescore. The worker uses the gateway, so it shares the process-wide Notion rate limiter.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import queue
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from service.logging import Disclosed, get_logger
+from service.settings import Settings
+
+log = get_logger(__name__)
+
+MAX_BODY_BYTES = 256 * 1024  # Notion events are small; anything bigger is not from Notion
+ALL_PAGES = "*"
+
+
+def sign(secret: str, body: bytes) -> str:
+    """The header value Notion sends: `sha256=<hex digest>`."""
+    return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+def signature_ok(secret: str | None, body: bytes, header: str | None) -> bool:
+    """Constant-time check of `X-Notion-Signature`; False when either side is missing."""
+    if not secret or not header:
+        return False
+    return hmac.compare_digest(sign(secret, body), header.strip())
+
+
+@dataclass
+class EventDecision:
+    """What to do with one webhook event: rescore `page_id`, or ignore it for `reason`."""
+
+    page_id: str | None
+    reason: str
+
+
+def decide_event(event: dict[str, Any], *, bot_user_id: str, database_ids: set[str]) -> EventDecision:
+    """Pure: which page (if any) an event asks us to rescore."""
+    kind = str(event.get("type", ""))
+    entity = event.get("entity") or {}
+    authors = event.get("authors") or []
+    if authors and all(_norm(a.get("id", "")) == _norm(bot_user_id) for a in authors if isinstance(a, dict)):
+        return EventDecision(None, "authored by this integration's own bot")
+    if entity.get("type") != "page" or not kind.startswith("page."):
+        return EventDecision(None, f"event type {kind or '?'} on {entity.get('type', '?')} is not a page change")
+    parent = (event.get("data") or {}).get("parent") or {}
+    parent_id = parent.get("id") or parent.get("data_source_id") or parent.get("database_id")
+    if parent_id and _norm(str(parent_id)) not in {_norm(d) for d in database_ids}:
+        return EventDecision(None, "page of another database")
+    if kind == "page.deleted":
+        return EventDecision(ALL_PAGES, "a candidate was deleted: ranks shift")
+    return EventDecision(str(entity.get("id")), "page changed")
+
+
+def _norm(value: str) -> str:
+    return value.replace("-", "").lower()
+
+
+@dataclass
+class RescoreWorker:
+    """One background thread; `submit` is cheap and coalesces; `run_pending` does one rescore for all pending."""
+
+    rescore: Callable[[str | None], None]  # page id, or None for everything
+    debounce_s: float = 1.0
+    rescores: int = 0
+    _pending: set[str] = field(default_factory=set)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _wake: queue.Queue[None] = field(default_factory=queue.Queue)
+    _thread: threading.Thread | None = None
+    _stop: threading.Event = field(default_factory=threading.Event)
+
+    def submit(self, page_id: str) -> None:
+        with self._lock:
+            self._pending.add(page_id)
+        self._wake.put(None)
+
+    def pending(self) -> set[str]:
+        with self._lock:
+            return set(self._pending)
+
+    def run_pending(self) -> int:
+        """Rescore once for everything pending; returns how many pages were pending."""
+        with self._lock:
+            pages, self._pending = self._pending, set()
+        if not pages:
+            return 0
+        target = None if ALL_PAGES in pages or len(pages) > 1 else next(iter(pages))
+        try:
+            self.rescore(target)
+            self.rescores += 1
+            log.info("webhook.rescored", pages=len(pages), target=target or "all")
+        except Exception as exc:  # noqa: BLE001 - the worker must survive any failure; it is logged
+            log.error("webhook.rescore_failed", pages=len(pages), error=str(exc))
+        return len(pages)
+
+    def start(self) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._loop, name="rescore-worker", daemon=True)
+            self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.put(None)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            self._wake.get()
+            if self._stop.wait(self.debounce_s):  # let a burst of events land, then rescore once
+                return
+            while not self._wake.empty():
+                self._wake.get_nowait()
+            self.run_pending()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is None or self._thread.is_alive()
+
+
+class RescoreRequest(BaseModel):
+    page_id: str | None = None
+
+
+@dataclass
+class ServiceHooks:
+    """What the app needs from the rest of the service, injected so tests can drive it without threads."""
+
+    bot_user_id: Callable[[], str]
+    database_ids: Callable[[], set[str]]
+    run_sync: Callable[[], None]
+
+
+def create_app(settings: Settings, worker: RescoreWorker, hooks: ServiceHooks) -> FastAPI:
+    """The HTTP app. `worker` is started by the caller (`backlog serve`) or driven by tests."""
+    app = FastAPI(
+        title="backlog",
+        version="0.1.0",
+        description="Rescoring on demand for the backlog-candidates Notion database.",
+    )
+    secret = settings.notion_webhook_secret.get_secret_value() if settings.notion_webhook_secret else None
+    api_token = settings.backlog_api_token.get_secret_value() if settings.backlog_api_token else None
+    cache: dict[str, Any] = {}
+    cache_lock = threading.Lock()
+
+    def cached(key: str, fn: Callable[[], Any]) -> Any:
+        with cache_lock:
+            if key not in cache:
+                cache[key] = fn()
+            return cache[key]
+
+    def require_api_token(authorization: str | None) -> None:
+        if not api_token:
+            raise HTTPException(503, "BACKLOG_API_TOKEN is not set on the server; set it to enable this endpoint")
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), api_token.encode()):
+            raise HTTPException(401, "missing or wrong bearer token (Authorization: Bearer $BACKLOG_API_TOKEN)")
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, Any]:
+        """Liveness/readiness: the process answers and its worker is alive. Makes no Notion call."""
+        return {"status": "ok" if worker.alive else "degraded", "pending": len(worker.pending())}
+
+    @app.post("/webhooks/notion")
+    async def notion_webhook(request: Request) -> JSONResponse:
+        """Receive a Notion webhook delivery (see the module docstring for the contract)."""
+        declared = request.headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+            raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        body = b""
+        async for chunk in request.stream():
+            body += chunk
+            if len(body) > MAX_BODY_BYTES:
+                raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        try:
+            payload = json.loads(body or b"{}")
+        except ValueError:
+            payload = None
+        if isinstance(payload, dict) and set(payload) == {"verification_token"}:
+            token = str(payload["verification_token"])
+            if secret and hmac.compare_digest(token.encode(), secret.encode()):
+                log.info("webhook.verification_repeated", note="NOTION_WEBHOOK_SECRET already matches")
+            else:
+                # Notion shows this token nowhere else: the operator must read it here, once, during setup.
+                log.warning(
+                    "webhook.verification_token_received",
+                    verification_token=Disclosed(token),
+                    instruction="Paste this token into Notion (integration settings > Webhooks > Verify) and set "
+                    "NOTION_WEBHOOK_SECRET to the same value, then restart `backlog serve`.",
+                )
+            return JSONResponse({"ok": True, "verification": "received"})
+        if not signature_ok(secret, body, request.headers.get("x-notion-signature")):
+            if not secret:
+                log.error("webhook.no_secret", fix="set NOTION_WEBHOOK_SECRET to the subscription's verification_token")
+            else:
+                log.warning("webhook.bad_signature")
+            raise HTTPException(401, "missing or invalid X-Notion-Signature")
+        if not isinstance(payload, dict):
+            raise HTTPException(400, "body is not a JSON object")
+        decision = decide_event(
+            payload,
+            bot_user_id=cached("bot", hooks.bot_user_id),
+            database_ids=cached("db", hooks.database_ids),
+        )
+        log.info(
+            "webhook.event",
+            type=payload.get("type"),
+            event_id=payload.get("id"),
+            attempt=payload.get("attempt_number"),
+            page_id=decision.page_id,
+            reason=decision.reason,
+        )
+        if decision.page_id:
+            worker.submit(decision.page_id)
+        return JSONResponse({"ok": True, "queued": decision.page_id is not None, "reason": decision.reason})
+
+    @app.post("/rescore", status_code=202)
+    def rescore(body: RescoreRequest | None = None, authorization: str | None = Header(default=None)) -> dict[str, Any]:
+        """Queue a rescore of one page (`{"page_id": ...}`) or of the whole backlog (empty body)."""
+        require_api_token(authorization)
+        worker.submit(body.page_id if body and body.page_id else ALL_PAGES)
+        return {"queued": body.page_id if body and body.page_id else "all"}
+
+    @app.post("/sync", status_code=202)
+    def sync(authorization: str | None = Header(default=None)) -> dict[str, Any]:
+        """Start a sync of every configured source in the background (then a rescore)."""
+        require_api_token(authorization)
+        threading.Thread(target=hooks.run_sync, name="sync", daemon=True).start()
+        return {"started": True}
+
+    return app
