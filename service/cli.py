@@ -479,9 +479,16 @@ def demo(
         code = do_init(gateway)
         out.rule("2. backlog sync (export files in deploy/demo/)")
         code = max(code, do_sync(settings, gateway))
-        out.rule("3. backlog score")
+        out.rule("3. the PM grooms in Notion (simulated: deploy/demo/pm_edits.json)")
+        from service.demo import apply_pm_edits
+
+        edited, problems = apply_pm_edits(gateway, demo_dir / "pm_edits.json")
+        out.print(f"PM edits applied to {edited} rows (RICE inputs, OKRs, overrides, blockers, merges)")
+        for problem in problems:
+            err.print(f"  [yellow]{problem}[/yellow]")
+        out.rule("4. backlog score")
         code = max(code, do_score(settings, gateway))
-        out.rule(f"4. backlog report --sprint {sprint}")
+        out.rule(f"5. backlog report --sprint {sprint}")
         code = max(
             code,
             do_report(

@@ -1065,6 +1065,16 @@ class NotionGateway:
         self._append(page_id, blocks[MAX_BLOCKS_PER_REQUEST:])
         return page_id, str(page.get("url", ""))
 
+    def page_url(self, page_id: str) -> str:
+        """The link a person opens (Notion's, or the sandbox's HTML view)."""
+        page = self._call(
+            "pages.retrieve",
+            functools.partial(self.client.pages.retrieve, page_id),
+            write=False,
+            what=f"reading page {page_id}",
+        )
+        return str(page.get("url", ""))
+
     def replace_children(self, page_id: str, blocks: list[dict[str, Any]]) -> None:
         """Delete the page's content and write `blocks` (a report page regenerated in place)."""
         for block in self.list_children(page_id):

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal, cast
 
@@ -228,8 +228,13 @@ def run_report(
     calls_before = gateway.calls.total
     rows = {row.page_id: row for row in gateway.iter_rows()}
     candidates = [row_to_candidate(row) for row in rows.values()]
-    scores = score_backlog(candidates, policy)
-    plan = plan_sprint(candidates, scores, policy, sprint, start)
+    plan = plan_sprint(candidates, score_backlog(candidates, policy), policy, sprint, start)
+    updates = row_updates(plan, rows)
+    # The page shows the backlog as it will be once this report's own row writes landed (Sprints Waiting + 1,
+    # Status Planned), so re-running it finds the same content and writes nothing.
+    after = {pid: replace(row, values={**row.values, **updates.get(pid, {})}) for pid, row in rows.items()}
+    settled = [row_to_candidate(row) for row in after.values()]
+    plan = plan_sprint(settled, score_backlog(settled, policy), policy, sprint, start)
     kind = cast(Literal["leadership", "engineering"], audience if audience == "leadership" else "engineering")
     markdown = render_markdown(plan, policy, audience=kind)
     blocks = page_blocks(plan, policy, render_markdown(plan, policy, audience="leadership"))
@@ -248,13 +253,12 @@ def run_report(
         if not dry_run:
             page_id, page_url = gateway.create_page(parent, title, content, icon="🗓️")
     else:
-        page_url = f"https://www.notion.so/{page_id.replace('-', '')}"
+        page_url = gateway.page_url(page_id)
         if _page_fingerprint(gateway, page_id) != print_:
             action = "updated"
             if not dry_run:
                 gateway.replace_children(page_id, content)
 
-    updates = row_updates(plan, rows)
     written = 0
     for pid, values in updates.items():
         if dry_run:

@@ -12,10 +12,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scoring.score import ScoreResult, score_backlog
-
 from scoring.models import Candidate
 from scoring.policy import Policy
+from scoring.score import ScoreResult, score_backlog
 from service.logging import get_logger
 from service.notion_gateway import NotionError, NotionGateway
 from service.rows import row_to_candidate
@@ -23,6 +22,7 @@ from service.rows import row_to_candidate
 log = get_logger(__name__)
 
 RICE_DECIMALS = 2
+INACTIVE = frozenset({"Merged", "Done", "Won't do"})  # not scored by design; their evidence counts elsewhere
 
 
 @dataclass
@@ -83,7 +83,7 @@ def run_score(
         result = results.get(candidate.page_id)
         if result is None:
             continue
-        if result.rice is None and result.triage is None:
+        if result.rice is None and result.triage is None and (candidate.status or "") not in INACTIVE:
             report.unscored += 1
         changes = diff(candidate, result)
         if changes:

@@ -99,10 +99,10 @@ class Settings(BaseSettings):
         default=24.0, ge=0, description="Cursor overlap: sync re-reads this much before the newest Last Seen."
     )
     backlog_dedupe_threshold: float = Field(
-        default=88.0,
+        default=80.0,
         ge=0,
         le=100,
-        description="Fuzzy score (0-100) above which a Possible Duplicate is linked.",
+        description="Fuzzy score (0-100, token-set ratio of titles) from which a Possible Duplicate is linked.",
     )
 
     # --- Zendesk -------------------------------------------------------------------------------------------

@@ -93,6 +93,9 @@ def cursors_from_rows(rows: Sequence[Row], overlap: timedelta) -> dict[str, date
     return {label: when - overlap for label, when in newest.items()}
 
 
+MIN_WORDS = 3
+
+
 class DuplicateFinder:
     """Suggests a Possible Duplicate for a new row: the closest existing title above a threshold (rapidfuzz).
 
@@ -114,10 +117,12 @@ class DuplicateFinder:
     def best(self, title: str) -> str | None:
         if not title.strip() or not self._titles:
             return None
+        if len(utils.default_process(title).split()) < MIN_WORDS:
+            return None  # "Bug" or "Latency" alone would match half the backlog
         match = process.extractOne(
             title,
             self._titles,
-            scorer=fuzz.token_sort_ratio,
+            scorer=fuzz.token_set_ratio,
             processor=utils.default_process,
             score_cutoff=self.threshold,
         )
