@@ -35,6 +35,7 @@ app = typer.Typer(
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    rich_markup_mode="markdown",
 )
 # Off a terminal (cron, CI, `make demo | tee`) rich would wrap tables at 80 columns; give them room instead.
 out = Console(width=None if sys.stdout.isatty() else 140)
@@ -97,7 +98,7 @@ def command(name: str, **overrides: Any) -> Iterator[tuple[Settings, NotionGatew
         err.print(f"[red]configuration error:[/red] {exc}")
         raise typer.Exit(EXIT_CONFIG) from None
     except (NotionAuthError, NotionNotFoundError) as exc:
-        err.print(f"[red]{name}: Notion refused:[/red] {exc}")
+        err.print(f"[red]{name}:[/red] {exc}")
         raise typer.Exit(EXIT_CONFIG) from None
     except NotionError as exc:
         err.print(f"[red]{name} failed:[/red] {exc}")
@@ -183,6 +184,14 @@ def sync(
     export file is skipped with a line saying what to set. Exit 0 when all ran, 1 when a source failed, 2 for a
     configuration error.
     """
+    from connectors.registry import CONNECTORS
+
+    unknown = [name for name in source or [] if name.lower() not in CONNECTORS]
+    if unknown:  # a typo is named before any Notion call, whatever state the workspace is in
+        raise typer.BadParameter(
+            f"unknown source {', '.join(map(repr, unknown))}; choose from {', '.join(CONNECTORS)}",
+            param_hint="--source",
+        )
     with command("sync") as (settings, gateway):
         code = do_sync(settings, gateway, sources=source, since=parse_since(since), dry_run=dry_run)
     raise typer.Exit(code)

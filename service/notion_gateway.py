@@ -170,6 +170,7 @@ class CallCounter:
         return f"CallCounter(total={self.total}, reads={self.reads}, writes={self.writes})"
 
 
+DEFAULT_SANDBOX_TOKEN = "sandbox"  # noqa: S105 - the documented local default, accepted only by the sandbox
 SANDBOX_RATE_LIMIT = 500.0  # requests/s against the in-process sandbox: effectively unlimited
 _shared_limiters: dict[float, RateLimiter] = {}
 _shared_lock = threading.Lock()
@@ -456,7 +457,12 @@ class NotionGateway:
             assert settings.notion_token is not None  # uses_sandbox is False
             token = settings.notion_token.get_secret_value()
             base_url = settings.notion_api_url
-        register_secrets([token])
+        if not (settings.uses_sandbox and token == DEFAULT_SANDBOX_TOKEN):
+            # The sandbox's well-known default token is no secret (and redacting "sandbox" would mangle paths).
+            if token != Settings.model_fields["backlog_sandbox_token"].get_default().get_secret_value():
+            # The documented default sandbox token is the word "sandbox": redacting it would mangle every path
+            # and event name that contains the word, and it protects nothing.
+            register_secrets([token])
         notion_logger = logging.getLogger("notion_client")
         options = ClientOptions(
             auth=token,
