@@ -459,9 +459,6 @@ class NotionGateway:
             base_url = settings.notion_api_url
         if not (settings.uses_sandbox and token == DEFAULT_SANDBOX_TOKEN):
             # The sandbox's well-known default token is no secret (and redacting "sandbox" would mangle paths).
-            if token != Settings.model_fields["backlog_sandbox_token"].get_default().get_secret_value():
-            # The documented default sandbox token is the word "sandbox": redacting it would mangle every path
-            # and event name that contains the word, and it protects nothing.
             register_secrets([token])
         notion_logger = logging.getLogger("notion_client")
         options = ClientOptions(
