@@ -51,6 +51,15 @@ def run_checks(
 
 
 def notion_checks(settings: Settings, gateway: NotionGateway | None) -> list[Check]:
+    gw = gateway or NotionGateway.from_settings(settings)
+    try:
+        return _notion_checks(settings, gw)
+    finally:
+        if gateway is None:
+            gw.close()
+
+
+def _notion_checks(settings: Settings, gw: NotionGateway) -> list[Check]:
     area = "notion"
     checks: list[Check] = []
     if settings.uses_sandbox:
@@ -63,7 +72,6 @@ def notion_checks(settings: Settings, gateway: NotionGateway | None) -> list[Che
                 required=False,
             )
         )
-    gw = gateway or NotionGateway.from_settings(settings)
     try:
         bot = gw.bot_user_id()
         checks.append(Check(area, "token", True, f"authenticated as bot user {bot}"))
@@ -105,8 +113,6 @@ def notion_checks(settings: Settings, gateway: NotionGateway | None) -> list[Che
         checks.append(Check(area, "database schema", False, f"missing: {missing}", "run `backlog init`"))
     else:
         checks.append(Check(area, "database schema", True, f"{report.ref.title} ({report.ref.url}) is complete"))
-    if gateway is None:
-        gw.close()
     return checks
 
 
