@@ -266,7 +266,8 @@ class ZendeskConnector(Connector):
             return None
         description = ticket.get("description")
         text = html_to_text(description) if isinstance(description, str) else ""
-        subject = ticket.get("raw_subject") or ticket.get("subject")
+        # `subject` is rendered; `raw_subject` may be a dynamic-content placeholder such as "{{dc.refund}}".
+        subject = ticket.get("subject") or ticket.get("raw_subject")
         title = first_line(html_to_text(subject)) if isinstance(subject, str) and subject.strip() else ""
         title = title or first_line(text) or f"Zendesk ticket {ticket_id}"
         ticket_type = ticket.get("type") if isinstance(ticket.get("type"), str) else None
