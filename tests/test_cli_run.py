@@ -4,6 +4,7 @@ of the demo exports, and `backlog run`'s one-run-per-host lock (in process and w
 from __future__ import annotations
 
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -166,15 +167,23 @@ def test_two_runs_started_at_once_one_works_the_other_exits_1(tmp_path: Path) ->
         backlog_command("init"), check=False, env=demo_env(tmp_path), cwd=tmp_path, capture_output=True
     )
     assert init.returncode == 0, init.stderr.decode()
-    # ~115 Notion calls (55 creates, 55 score writes) at 40/s: the winner holds the lock for about three seconds.
-    env = demo_env(tmp_path, NOTION_RATE_LIMIT="40")
-    processes = [
-        subprocess.Popen(backlog_command("run"), env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        for _ in range(2)
-    ]
+    # ~115 Notion calls (55 creates, 55 score writes) at 20/s: the first run holds the lock for about six seconds.
+    # The second starts as soon as the first holds the lock (not a fixed delay), so a loaded machine cannot let
+    # the first finish before the second begins.
+    env = demo_env(tmp_path, NOTION_RATE_LIMIT="20")
+    lock_path = Path(env["BACKLOG_LOCK_PATH"])
+    first = subprocess.Popen(
+        backlog_command("run"), env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (lock_path.exists() and "pid" in lock_path.read_text()):
+        time.sleep(0.05)
+    second = subprocess.Popen(
+        backlog_command("run"), env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
     outcomes = []
-    for process in processes:
-        stdout, stderr = process.communicate(timeout=60)
+    for process in (first, second):
+        stdout, stderr = process.communicate(timeout=90)
         outcomes.append((process.returncode, process.pid, stdout.decode() + stderr.decode()))
 
     assert sorted(code for code, _, _ in outcomes) == [0, 1], outcomes
