@@ -9,8 +9,9 @@ and skipped.
 
 from __future__ import annotations
 
+import time
 from abc import ABC, abstractmethod
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar
@@ -40,9 +41,18 @@ class Connector(ABC):
     # One line telling an operator what to set to enable this source (shown when it is skipped).
     enable_hint: ClassVar[str] = ""
 
-    def __init__(self, settings: Settings, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        transport: httpx.BaseTransport | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self.transport = transport  # tests pass a fake transport; production uses the network
+        self.sleep = sleep  # every wait (Retry-After, rate limits) goes through it: tests inject a fake
+        self.clock = clock  # the rate limiters' clock
         self.problems: list[RowProblem] = []
         self.calls = 0  # HTTP calls made to the source
         self.notices: list[str] = []  # one-off operator notices (e.g. Discord MESSAGE_CONTENT intent off)

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -42,7 +41,6 @@ from connectors.http import (
 from connectors.signal import Signal, SourceName
 from connectors.text import first_line, guess_kind, guess_tags, normalize_whitespace, parse_timestamp
 from service.logging import get_logger
-from service.settings import Settings
 
 log = get_logger(__name__)
 
@@ -149,15 +147,8 @@ class DiscordConnector(Connector):
     page_size: ClassVar[int] = 100
     message_url: ClassVar[str] = "https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
 
-    def __init__(
-        self,
-        settings: Settings,
-        transport: httpx.BaseTransport | None = None,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(settings, transport)
-        self.sleep = sleep  # tests inject a fake; every wait (429s, exhausted buckets) goes through it
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._empty_content = 0
 
     @property

@@ -8,8 +8,7 @@ segment (Small-Business / Mid-Market / Enterprise), not an account we know, so i
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, ClassVar
@@ -27,7 +26,6 @@ from connectors.http import (
 )
 from connectors.signal import Signal, SourceName
 from connectors.text import csv_records, first_line, guess_kind, guess_tags, html_to_text, parse_timestamp
-from service.settings import Settings
 
 # G2's question labels, as they head the text so a reader knows which answer is which.
 LOVE, HATE, RECOMMENDATIONS = "What do you like best?", "What do you dislike?", "Recommendations to others"
@@ -52,16 +50,6 @@ class G2Connector(Connector):
     reviews_endpoint: ClassVar[str] = "/api/v2/products/{product_id}/reviews"
     page_size: ClassVar[int] = 100
     max_rating: ClassVar[float] = 5.0
-
-    def __init__(
-        self,
-        settings: Settings,
-        transport: httpx.BaseTransport | None = None,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(settings, transport)
-        self._sleep = sleep
 
     @property
     def export_path(self) -> Path | None:
@@ -88,7 +76,7 @@ class G2Connector(Connector):
                 404: "Check G2_PRODUCT_ID (the product's UUID) and G2_API_URL",
             },
             transport=self.transport,
-            sleep=self._sleep,
+            sleep=self.sleep,
         )
 
     # --- live API ---------------------------------------------------------------------------------------------

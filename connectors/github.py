@@ -15,8 +15,7 @@ import json
 import os
 import re
 import tempfile
-import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -44,7 +43,6 @@ from connectors.http import (
 from connectors.signal import Signal, SourceName
 from connectors.text import first_line, guess_kind, guess_tags, html_to_text, parse_timestamp
 from service.logging import get_logger
-from service.settings import Settings
 
 log = get_logger(__name__)
 
@@ -139,16 +137,6 @@ class GitHubConnector(Connector):
     page_size: ClassVar[int] = 100
     etag_file: ClassVar[str] = "github_etags.json"
     export_fields: ClassVar[str] = "number,title,body,labels,createdAt,updatedAt,url,reactionGroups,author,state"
-
-    def __init__(
-        self,
-        settings: Settings,
-        transport: httpx.BaseTransport | None = None,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> None:
-        super().__init__(settings, transport)
-        self.sleep = sleep  # tests inject a fake; SourceHTTP waits through it
 
     @property
     def export_path(self) -> Path | None:

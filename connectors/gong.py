@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import json
 import re
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -42,7 +41,6 @@ from connectors.text import (
     parse_timestamp,
     read_export_text,
 )
-from service.settings import Settings
 
 
 def gong_decide(response: httpx.Response) -> Decision:
@@ -67,18 +65,6 @@ class GongConnector(Connector):
         },
     }
 
-    def __init__(
-        self,
-        settings: Settings,
-        transport: httpx.BaseTransport | None = None,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(settings, transport)
-        self._sleep = sleep
-        self._clock = clock
-
     @property
     def export_path(self) -> Path | None:
         return self.settings.gong_export_path
@@ -102,9 +88,9 @@ class GongConnector(Connector):
                 404: "Check GONG_API_URL: use your company's regional API host (e.g. https://us-12345.api.gong.io)",
             },
             decide=gong_decide,
-            rate_limiter=RateLimiter(self.requests_per_second, clock=self._clock, sleep=self._sleep),
+            rate_limiter=RateLimiter(self.requests_per_second, clock=self.clock, sleep=self.sleep),
             transport=self.transport,
-            sleep=self._sleep,
+            sleep=self.sleep,
         )
 
     # --- live API ---------------------------------------------------------------------------------------------

@@ -9,8 +9,7 @@ connector paces itself instead of leaning on 429s (which it still honours via `R
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any, ClassVar
@@ -40,7 +39,6 @@ from connectors.text import (
     read_export_text,
 )
 from service.logging import get_logger
-from service.settings import Settings
 
 log = get_logger(__name__)
 
@@ -66,17 +64,8 @@ class ZendeskConnector(Connector):
     # Ticket types that mean "something is broken" (Zendesk's `type` field).
     bug_types: ClassVar[frozenset[str]] = frozenset({"problem", "incident"})
 
-    def __init__(
-        self,
-        settings: Settings,
-        transport: httpx.BaseTransport | None = None,
-        *,
-        sleep: Callable[[float], None] = time.sleep,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(settings, transport)
-        self._sleep = sleep
-        self._clock = clock
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
         self._org_names: dict[int, str] = {}
         self._user_emails: dict[int, str] = {}
 
@@ -123,9 +112,9 @@ class ZendeskConnector(Connector):
                 ),
                 404: "Check ZENDESK_URL (e.g. https://acme.zendesk.com): no Zendesk API there",
             },
-            rate_limiter=RateLimiter(self.requests_per_second, clock=self._clock, sleep=self._sleep),
+            rate_limiter=RateLimiter(self.requests_per_second, clock=self.clock, sleep=self.sleep),
             transport=self.transport,
-            sleep=self._sleep,
+            sleep=self.sleep,
         )
 
     # --- live API ---------------------------------------------------------------------------------------------
