@@ -165,14 +165,8 @@ def run_sync(
     emit = on_event or (lambda _kind, _data: None)
     names = [n.lower() for n in (sources or list(CONNECTORS))]
 
-    rows = list(gateway.iter_rows())
-    existing: dict[str, Row] = {str(r.values["Source Key"]): r for r in rows if r.values.get("Source Key")}
-    cursors = cursors_from_rows(rows, timedelta(hours=settings.backlog_sync_overlap_hours))
-    dupes = DuplicateFinder(rows, settings.backlog_dedupe_threshold)
-    log.info("sync.start", rows=len(rows), sources=names, dry_run=dry_run)
-
     reports: dict[str, SourceReport] = {}
-    runnable: list[tuple[str, Connector, datetime | None]] = []
+    configured: list[tuple[str, Connector]] = []
     for name in names:
         report = reports[name] = SourceReport(source=name)
         try:
@@ -184,8 +178,18 @@ def run_sync(
             report.status, report.message = "skipped", f"not configured: {connector.enable_hint}"
             log.info("sync.source_skipped", source=name, hint=connector.enable_hint)
             continue
+        configured.append((name, connector))
+
+    # Nothing to read, nothing to look up: a sync with no configured source costs no Notion call.
+    rows = list(gateway.iter_rows()) if configured else []
+    existing: dict[str, Row] = {str(r.values["Source Key"]): r for r in rows if r.values.get("Source Key")}
+    cursors = cursors_from_rows(rows, timedelta(hours=settings.backlog_sync_overlap_hours))
+    dupes = DuplicateFinder(rows, settings.backlog_dedupe_threshold)
+    log.info("sync.start", rows=len(rows), sources=[n for n, _ in configured], dry_run=dry_run)
+    runnable: list[tuple[str, Connector, datetime | None]] = []
+    for name, connector in configured:
         start = since or cursors.get(SourceName(name).label)
-        report.since = start
+        reports[name].since = start
         runnable.append((name, connector, start))
 
     with ThreadPoolExecutor(max_workers=max(1, len(runnable)), thread_name_prefix="source") as pool:
