@@ -336,6 +336,17 @@ class DiscordConnector(Connector):
             if reached_since:
                 return
 
+    def _checked_message(self, item: object, where: str) -> tuple[dict[str, Any], str] | None:
+        """(message, snowflake id), or None (recorded as a skipped row) when the item is not a message."""
+        if not isinstance(item, dict):
+            self.skip(where, f"expected a message object, got {type(item).__name__}")
+            return None
+        message_id = str(item.get("id", ""))
+        if not message_id.isdigit():
+            self.skip(where, f"message has no snowflake 'id' (got {item.get('id')!r})")
+            return None
+        return item, message_id
+
     def _message_signal(
         self,
         message: object,
@@ -347,13 +358,10 @@ class DiscordConnector(Connector):
         labels: list[str] | None = None,
         last_activity: datetime | None = None,
     ) -> Signal | None:
-        if not isinstance(message, dict):
-            self.skip(where, f"expected a message object, got {type(message).__name__}")
+        checked = self._checked_message(message, where)
+        if checked is None:
             return None
-        message_id = str(message.get("id", ""))
-        if not message_id.isdigit():
-            self.skip(where, f"message has no snowflake 'id' (got {message.get('id')!r})")
-            return None
+        message, message_id = checked
         where = self.message_url.format(guild_id=guild_id, channel_id=channel_id, message_id=message_id)
         author = message.get("author")
         if not isinstance(author, dict):
@@ -476,13 +484,10 @@ class DiscordConnector(Connector):
                 return  # a forum post is its first message; replies are discussion, not new requests
 
     def _export_signal(self, message: object, guild_id: str, channel_id: str, where: str, title: str) -> Signal | None:
-        if not isinstance(message, dict):
-            self.skip(where, f"expected a message object, got {type(message).__name__}")
+        checked = self._checked_message(message, where)
+        if checked is None:
             return None
-        message_id = str(message.get("id", ""))
-        if not message_id.isdigit():
-            self.skip(where, f"message has no snowflake 'id' (got {message.get('id')!r})")
-            return None
+        message, message_id = checked
         author = message.get("author")
         if not isinstance(author, dict):
             self.skip(where, "message has no 'author' object")
