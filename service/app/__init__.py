@@ -1,0 +1,1 @@
+"""Entry points: parse, call one pipeline, render, exit code (CLI, webhook app, server wiring)."""

@@ -1,0 +1,158 @@
+"""Translations between the three shapes of a backlog row: `Signal` (source), `RowWrite` (sync), `Candidate` (scorer).
+
+Pure functions: no Notion calls here; the gateway does the I/O and the codecs do the JSON.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+
+from connectors.signal import Signal
+from scoring.models import Candidate
+from scoring.policy import Policy
+from service.notion.gateway import Row, RowWrite
+
+EXCERPT_LIMIT = 1900  # leaves room for the "full text" link inside one 2000-char rich text element
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
+_PHONE = re.compile(r"(?<![\w/#=-])\+?\d[\d ().-]{7,}\d(?![\w/-])")
+
+
+def scrub_pii(text: str) -> str:
+    """Replace email addresses and phone numbers: excerpts are read by the whole company in Notion."""
+    text = _EMAIL.sub("[email]", text)
+    return _PHONE.sub(lambda m: "[phone]" if sum(c.isdigit() for c in m.group(0)) >= 9 else m.group(0), text)
+
+
+def excerpt(text: str, url: str | None, *, scrub: bool) -> str:
+    """The Excerpt property: scrubbed, whitespace kept, cut to fit one Notion text element with a pointer."""
+    cleaned = scrub_pii(text) if scrub else text
+    cleaned = cleaned.strip()
+    if len(cleaned) <= EXCERPT_LIMIT:
+        return cleaned
+    tail = f" … (full text: {url})" if url else " … (truncated)"
+    return cleaned[: EXCERPT_LIMIT - len(tail)].rstrip() + tail
+
+
+def segment_for(customer: str | None, policy: Policy) -> str:
+    """Customer -> Segment select, from `backlog.toml`'s account lists (case-insensitive; domains for Internal)."""
+    if not customer:
+        return "Unknown"
+    name = customer.strip().lower()
+    seg = policy.segments
+    if any(name == acct.lower() for acct in seg.enterprise_pilots):
+        return "Enterprise pilot"
+    if any(name == acct.lower() for acct in seg.trials):
+        return "Trial"
+    if any(
+        name == domain.lower() or name.endswith(("@" + domain.lower(), "." + domain.lower()))
+        for domain in seg.internal_domains
+    ):
+        return "Internal"
+    if any(name == acct.lower() for acct in seg.free):
+        return "Free"
+    return "Unknown"
+
+
+def signal_to_write(signal: Signal, policy: Policy, *, scrub: bool) -> RowWrite:
+    """What sync wants the row of `signal` to say. Status/Type are set once, on create; then they are the PM's."""
+    segment = signal.segment or segment_for(signal.customer, policy)
+    customer = signal.customer
+    if customer and scrub and "@" in customer:
+        customer = customer.split("@", 1)[1]  # an email as "customer" becomes its domain
+    properties: dict[str, Any] = {
+        "Name": (signal.title.strip() or "(untitled)")[:200],
+        "Source": signal.source.label,
+        "Source URL": signal.url,
+        "Excerpt": excerpt(signal.text, signal.url, scrub=scrub),
+        "Customer": customer,
+        "Segment": segment,
+        "Votes": signal.votes,
+        "First Seen": signal.created_at,
+        "Last Seen": signal.updated_at,
+    }
+    create_only: dict[str, Any] = {"Status": "New"}
+    if signal.kind_hint is not None:
+        create_only["Type"] = signal.kind_hint.value
+    return RowWrite(source_key=signal.source_key, properties=properties, create_only=create_only)
+
+
+def _as_date(value: Any) -> date | None:
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    return None
+
+
+def _text(value: Any) -> str | None:
+    if value is None:
+        return None
+    text = str(value).strip()
+    return text or None
+
+
+def _num(value: Any) -> str | None:
+    """A select value as the PM typed it; numbers (an adopted Number property) become their text."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _tuple(value: Any) -> tuple[str, ...]:
+    if not value:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    return tuple(str(v) for v in value)
+
+
+def _int(value: Any) -> int | None:
+    if value is None or value == "":
+        return None
+    try:
+        return int(float(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def row_to_candidate(row: Row) -> Candidate:
+    """The scorer's view of a Notion row."""
+    get = row.values.get
+    rice = get("RICE")
+    return Candidate(
+        page_id=row.page_id,
+        name=_text(get("Name")) or "",
+        url=row.url,
+        source_key=_text(get("Source Key")),
+        source=_text(get("Source")),
+        source_url=_text(get("Source URL")),
+        excerpt=_text(get("Excerpt")) or "",
+        customer=_text(get("Customer")),
+        segment=_text(get("Segment")),
+        votes=_int(get("Votes")),
+        first_seen=_as_date(get("First Seen")),
+        last_seen=_as_date(get("Last Seen")),
+        status=_text(get("Status")),
+        type=_text(get("Type")),
+        reach=_num(get("Reach")),
+        impact=_num(get("Impact")),
+        confidence=_num(get("Confidence")),
+        effort=_num(get("Effort")),
+        severity=_text(get("Severity")),
+        okrs=_tuple(get("OKR")),
+        strategic_override=bool(get("Strategic Override")),
+        blocked_by=_text(get("Blocked By")),
+        merged_into=_tuple(get("Merged Into")),
+        possible_duplicate=_tuple(get("Possible Duplicate")),
+        validation_customer=_text(get("Validation Customer")),
+        owners=_tuple(get("Owner")),
+        rice=float(rice) if isinstance(rice, int | float) else None,
+        rank=_int(get("Rank")),
+        score_note=_text(get("Score Note")) or "",
+        sprint=_int(get("Sprint")),
+        sprints_waiting=_int(get("Sprints Waiting")),
+    )

@@ -1,0 +1,120 @@
+"""`backlog score`: read every candidate (100 a call), score them all (pure), write only the rows that changed.
+
+All rows are read even to rescore one page: Rank is a position in the whole backlog and evidence flows from rows
+merged into a target. What is written is RICE, Rank and Score Note, and only where they differ from what Notion
+already says, so a second run with no edits makes zero writes.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from scoring.models import Candidate
+from scoring.policy import Policy
+from scoring.score import ScoreResult, score_backlog
+from service.logging import get_logger
+from service.notion.gateway import NotionError, NotionGateway
+from service.pipelines.mapping import row_to_candidate
+
+log = get_logger(__name__)
+
+RICE_DECIMALS = 2
+INACTIVE = frozenset({"Merged", "Done", "Won't do"})  # not scored by design; their evidence counts elsewhere
+
+
+@dataclass
+class ScoreReport:
+    read: int = 0
+    written: int = 0
+    unchanged: int = 0
+    unscored: int = 0  # rows the scorer could not score (invalid or missing inputs, named in Score Note)
+    failed: list[tuple[str, str]] = field(default_factory=list)
+    notion_calls: int = 0
+    notion_writes: int = 0
+    duration_s: float = 0.0
+    changes: list[tuple[str, dict[str, Any]]] = field(default_factory=list)  # (page name, new values)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.failed else 0
+
+
+def wanted_values(result: ScoreResult) -> dict[str, Any]:
+    """What the scorer owns on a row, as plain values."""
+    rice = round(result.rice, RICE_DECIMALS) if result.rice is not None else None
+    return {"RICE": rice, "Rank": result.rank, "Score Note": result.note}
+
+
+def current_values(candidate: Candidate) -> dict[str, Any]:
+    rice = round(candidate.rice, RICE_DECIMALS) if candidate.rice is not None else None
+    return {"RICE": rice, "Rank": candidate.rank, "Score Note": candidate.score_note}
+
+
+def diff(candidate: Candidate, result: ScoreResult) -> dict[str, Any]:
+    """Only the properties whose value would change."""
+    want, have = wanted_values(result), current_values(candidate)
+    return {k: v for k, v in want.items() if have.get(k) != v and not (v in (None, "") and have.get(k) in (None, ""))}
+
+
+def run_score(
+    gateway: NotionGateway,
+    policy: Policy,
+    *,
+    page_id: str | None = None,
+    dry_run: bool = False,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> ScoreReport:
+    """Score the backlog. `page_id` re-reads that page first (a webhook's page may be newer than the query)."""
+    started = time.monotonic()
+    calls_before, writes_before = gateway.calls.total, gateway.calls.writes
+    report = ScoreReport()
+    rows = {row.page_id: row for row in gateway.iter_rows()}
+    if page_id is not None:
+        fresh = gateway.get_row(page_id)
+        rows[fresh.page_id] = fresh
+    candidates = [row_to_candidate(row) for row in rows.values()]
+    report.read = len(candidates)
+    results = score_backlog(candidates, policy)
+    todo: list[tuple[Candidate, dict[str, Any]]] = []
+    for candidate in candidates:
+        result = results.get(candidate.page_id)
+        if result is None:
+            continue
+        if result.rice is None and result.triage is None and (candidate.status or "") not in INACTIVE:
+            report.unscored += 1
+        changes = diff(candidate, result)
+        if changes:
+            todo.append((candidate, changes))
+        else:
+            report.unchanged += 1
+    for index, (candidate, changes) in enumerate(todo, start=1):
+        report.changes.append((candidate.name, changes))
+        if not dry_run:
+            try:
+                gateway.update_properties(candidate.page_id, changes, what=f"scoring {candidate.name!r}")
+            except NotionError as exc:
+                report.failed.append((candidate.page_id, str(exc)))
+                log.error("score.write_failed", page_id=candidate.page_id, name=candidate.name, error=str(exc))
+                continue
+        report.written += 1
+        if on_progress:
+            on_progress(index, len(todo))
+    report.notion_calls = gateway.calls.total - calls_before
+    report.notion_writes = gateway.calls.writes - writes_before
+    report.duration_s = time.monotonic() - started
+    log.info(
+        "score.done",
+        read=report.read,
+        written=report.written,
+        unchanged=report.unchanged,
+        unscored=report.unscored,
+        failed=len(report.failed),
+        notion_calls=report.notion_calls,
+        notion_writes=report.notion_writes,
+        duration_s=round(report.duration_s, 2),
+        dry_run=dry_run,
+    )
+    return report

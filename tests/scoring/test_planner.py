@@ -1,0 +1,180 @@
+"""Sprint planner and stakeholder summary: the seed's nine items, capacity math, rules of thumb, Markdown."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date
+
+import pytest
+
+from scoring.models import Candidate
+from scoring.planner import SprintPlan, capacity_steps, plan_sprint
+from scoring.policy import Capacity, Policy
+from scoring.score import score_backlog
+from scoring.summary import HEADINGS, build_summary, render_markdown
+from tests.fixtures.seed_examples import seed_example_candidates
+
+POLICY = Policy()
+START = date(2026, 1, 12)
+
+
+def plan_for(candidates: Sequence[Candidate], policy: Policy = POLICY, sprint: int = 7) -> SprintPlan:
+    return plan_sprint(candidates, score_backlog(candidates, policy), policy, sprint, START)
+
+
+def feature(page_id: str, name: str = "", /, **fields: object) -> Candidate:
+    base: dict[str, object] = {"reach": "5", "impact": "2", "confidence": "80%", "effort": "M", "type": "Feature"}
+    base.update(fields)
+    return Candidate(page_id=page_id, name=name or page_id, **base)
+
+
+def test_capacity_math_is_shown_step_by_step() -> None:
+    steps, feature_capacity, limit = capacity_steps(Capacity())
+    assert [(s.label, round(s.person_weeks, 2)) for s in steps] == [
+        ("Team", 24.0),
+        ("On-call", -1.6),
+        ("Bugs and ops", -4.8),
+        ("Meetings, reviews, overhead", -2.4),
+        ("Days off", 0.0),
+        ("Feature capacity", 15.2),
+        ("Plan limit", 12.16),
+    ]
+    assert feature_capacity == pytest.approx(15.2)
+    assert limit == pytest.approx(12.16)
+    _, with_holidays, _ = capacity_steps(Capacity(days_off=10))
+    assert with_holidays == pytest.approx(13.2)  # 10 person-days = 2 person-weeks
+
+
+def test_seed_backlog_golden_plan() -> None:
+    plan = plan_for(seed_example_candidates())
+    assert plan.end == date(2026, 1, 25)
+    assert plan.planned_effort <= plan.plan_limit
+    assert plan.plan_limit == pytest.approx(12.16)
+    assert plan.picked_page_ids == ("latency", "webhooks", "escalation", "hipaa")
+    assert [item.priority for item in plan.items] == ["P0", "P1", "P1", "P2"]
+    assert any(item.candidate.type == "Reliability" for item in plan.items)
+    assert plan.tradeoffs[0] == (
+        "Webhook reliability improvements has the highest RICE (6.7) but Latency optimization (streaming engine) "
+        "and SOC 2 compliance implementation carry a strategic override."
+    )
+    assert "soc2" not in plan.picked_page_ids
+    assert "salesforce" not in plan.picked_page_ids
+    assert "SOC 2 compliance implementation is blocked by infra team logging changes" in " ".join(plan.risks)
+    assert "Salesforce native integration is blocked by Salesforce developer sandbox" in " ".join(plan.risks)
+    assert "Unblock SOC 2 compliance implementation: infra team logging changes." in plan.asks
+    assert "A pilot customer to validate Improved escalation handoff flow before we build it." in plan.asks
+    escalation = next(item for item in plan.items if item.candidate.page_id == "escalation")
+    assert "no pilot customer lined up to validate" in escalation.notes
+    # Multi-language (RICE 0.5, no OKR) is suggested for Icebox, so it is no stretch item.
+    assert [item.candidate.page_id for item in plan.stretch] == ["analytics"]
+    assert plan.waiting_page_ids == ("analytics", "multilang", "wakeword")
+    assert {nb.candidate.page_id for nb in plan.not_building} == {"soc2", "salesforce", "multilang"}
+    assert "12–14" in plan.capacity_note
+    assert "15.2" in plan.capacity_note
+
+
+def test_reliability_item_is_swapped_in_when_the_plan_is_full() -> None:
+    rows = [
+        feature("big", "Big feature", reach="10", impact="3", confidence="100%", effort="6", validation_customer="A"),
+        feature("mid", "Mid feature", reach="10", impact="3", confidence="100%", effort="6", validation_customer="A"),
+        feature("debt", "Retire old queue", type="Tech debt", reach="0.5", impact="1", confidence="50%", effort="S"),
+    ]
+    plan = plan_for(rows)
+    assert set(plan.picked_page_ids) == {"big", "debt"}
+    assert plan.planned_effort <= plan.plan_limit
+    assert "Swapped in Retire old queue (Tech debt, rank 3) for Mid feature" in plan.tradeoffs[0]
+    debt = next(item for item in plan.items if item.candidate.page_id == "debt")
+    assert "keeps one reliability/tech-debt item in the sprint" in debt.notes
+
+
+def test_overrides_are_never_swapped_out_for_the_reliability_rule() -> None:
+    rows = [
+        feature("o1", "Override one", effort="6", strategic_override=True),
+        feature("o2", "Override two", effort="6", strategic_override=True),
+        feature("rel", "Retry storms", type="Reliability", effort="S"),
+    ]
+    plan = plan_for(rows)
+    assert plan.picked_page_ids == ("o1", "o2")
+    assert any("Retry storms" in risk and "no reliability or tech-debt item" in risk for risk in plan.risks)
+
+
+def test_p0_bug_goes_first_with_assumed_effort_and_p1_bugs_use_the_ops_share() -> None:
+    rows = [
+        *seed_example_candidates(),
+        Candidate(page_id="p0", name="Calls drop at peak", type="Bug", severity="P0"),
+        Candidate(page_id="p1", name="Wrong timezone", type="Bug", severity="P1", effort="XS"),
+    ]
+    plan = plan_for(rows)
+    first = plan.items[0]
+    assert first.candidate.page_id == "p0"
+    assert first.priority == "P0"
+    assert first.effort == 3
+    assert "Effort not set: assumed M (3 pw), set Effort" in first.notes
+    assert [bug.name for bug in plan.ops_bugs] == ["Wrong timezone"]
+    assert "p1" not in plan.picked_page_ids
+    assert plan.planned_effort <= plan.plan_limit
+
+
+def test_zombies_and_xl_items_are_flagged() -> None:
+    rows = [
+        feature("xl", "Rebuild dialer", effort="XL", okrs=("O1",), validation_customer="Acme"),
+        feature("old", "Old ask", reach="1", impact="1", confidence="20%", effort="L", sprints_waiting=3),
+        feature("fresh", "Fresh ask", reach="1", impact="1", confidence="20%", effort="L", sprints_waiting=1),
+    ]
+    plan = plan_for(rows)
+    assert [z.candidate.page_id for z in plan.zombies] == ["old"]
+    assert plan.zombies[0].text == "Old ask: waiting 3 sprints, re-prioritize or kill."
+    xl = next(item for item in plan.items if item.candidate.page_id == "xl")
+    assert "XL: consider breaking down" in xl.notes
+
+
+def test_nothing_fits_gives_an_empty_plan_with_a_reason() -> None:
+    rows = [feature("a", "Giant A", effort="20"), feature("b", "Giant B", effort="15")]
+    plan = plan_for(rows)
+    assert plan.items == ()
+    assert plan.planned_effort == 0
+    assert plan.empty_reason is not None
+    assert "Nothing fits the plan limit of 12.2 pw" in plan.empty_reason
+    assert "Giant B, needs 15 pw" in plan.empty_reason
+    assert plan.waiting_page_ids == ("b", "a")  # 15 pw ranks above 20 pw
+    assert plan.stretch == ()
+    markdown = render_markdown(plan, POLICY)
+    assert plan.empty_reason in markdown
+
+
+def test_not_building_lists_the_most_asked_items_first() -> None:
+    rows = [
+        feature("win", "Small win", effort="XS", reach="10", impact="3", confidence="100%"),
+        feature("asked", "Much asked", effort="20", votes=40, customer="Acme", okrs=("O4",)),
+        Candidate(page_id="dupe", customer="Globex", merged_into=("asked",)),
+        feature("quiet", "Quiet", effort="20", votes=1),
+    ]
+    plan = plan_for(rows)
+    first = plan.not_building[0]
+    assert first.candidate.page_id == "asked"
+    assert first.demand == "asked by 2 customers, 40 votes, 1 merged duplicate"
+    assert "needs 20 pw" in first.reason
+
+
+def test_markdown_follows_the_seed_template_for_each_audience() -> None:
+    plan = plan_for(seed_example_candidates())
+    engineering = render_markdown(plan, POLICY)
+    leadership = render_markdown(plan, POLICY, audience="leadership")
+    assert "**Subject: Voice Agents Sprint 7 Priorities — 2026-01-12**" in engineering
+    for heading in HEADINGS:
+        assert f"**{heading}**" in engineering
+        assert f"**{heading}**" in leadership
+    table_header = "| Priority | Item | RICE | Strategic Alignment | Effort | Owner | Notes |"
+    assert table_header in engineering
+    assert "| Stretch | Custom analytics dashboard | 2.0 |" in engineering
+    assert "### Capacity math" in engineering
+    assert table_header not in leadership
+    assert "Capacity math" not in leadership
+    assert "carry a strategic override" in leadership
+    summary = build_summary(plan, POLICY)
+    assert summary.building[0].startswith("Latency optimization (streaming engine) (P0, 6 pw, RICE 5.0)")
+
+
+def test_plan_is_deterministic() -> None:
+    rows = seed_example_candidates()
+    assert plan_for(rows) == plan_for(list(reversed(rows)))

@@ -1,0 +1,195 @@
+"""The `backlog` command line on the local sandbox: help, argument and configuration errors, `init` twice, `sync`
+of the demo exports, and `backlog run`'s one-run-per-host lock (in process and with two real processes)."""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from service.app.cli import app
+from service.app.runlock import RunLock
+from tests.fakes.sandbox_helpers import (
+    DEMO_CONFIG,
+    DEMO_EXPORTS,
+    DEMO_TOTAL,
+    MALFORMED_G2_WHERE,
+    backlog_command,
+    demo_env,
+    sandbox_settings,
+    source_key_counts,
+    sqlite_row_count,
+)
+
+COMMANDS = ("init", "sync", "score", "report", "run", "serve", "doctor", "sandbox", "demo", "config")
+
+
+def flat(text: str) -> str:
+    """Output with rich's box characters and line wrapping removed, so a sentence can be matched whole."""
+    return " ".join(text.replace("│", " ").replace("╭", " ").replace("╰", " ").split())
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def sandbox_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No NOTION_TOKEN: every command runs on the sandbox file under tmp_path, with the demo policy."""
+    monkeypatch.setenv("BACKLOG_SANDBOX_PATH", str(tmp_path / "sandbox.sqlite3"))
+    monkeypatch.setenv("BACKLOG_LOCK_PATH", str(tmp_path / "run.lock"))
+    monkeypatch.setenv("BACKLOG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BACKLOG_CONFIG", str(DEMO_CONFIG))
+    monkeypatch.setenv("BACKLOG_LOG_LEVEL", "WARNING")
+    return tmp_path / "sandbox.sqlite3"
+
+
+@pytest.fixture
+def demo_exports(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name, path in DEMO_EXPORTS.items():
+        monkeypatch.setenv(name.upper(), str(path))
+
+
+# --- help and argument errors -------------------------------------------------------------------------------
+
+
+def test_help_lists_every_command(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"])
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert f" {name} " in result.stdout, f"{name} missing from --help"
+
+
+def test_sync_with_an_unknown_source_names_it_before_touching_notion(runner: CliRunner, sandbox_env: Path) -> None:
+    result = runner.invoke(app, ["sync", "--source", "zendesk", "--source", "nope"])
+    assert result.exit_code == 2
+    message = flat(result.output)
+    assert "unknown source 'nope'" in message
+    assert "choose from zendesk, g2, gong, github, discord" in message
+    assert not sandbox_env.exists()  # no Notion call was made, not even to open the sandbox
+
+
+def test_missing_explicit_config_file_exits_2_naming_the_setting(
+    runner: CliRunner, sandbox_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    missing = tmp_path / "nowhere" / "backlog.toml"
+    monkeypatch.setenv("BACKLOG_CONFIG", str(missing))
+    assert runner.invoke(app, ["init"]).exit_code == 0
+
+    result = runner.invoke(app, ["sync"])
+
+    assert result.exit_code == 2
+    assert f"BACKLOG_CONFIG={missing} does not exist" in flat(result.output)
+    assert sqlite_row_count(sandbox_env) == 0
+
+
+# --- init -----------------------------------------------------------------------------------------------------
+
+
+def test_init_twice_changes_nothing_the_second_time(runner: CliRunner, sandbox_env: Path) -> None:
+    first = runner.invoke(app, ["init"])
+    assert first.exit_code == 0, first.output
+    assert "created database 'backlog-candidates'" in first.stdout
+
+    second = runner.invoke(app, ["init"])
+
+    assert second.exit_code == 0, second.output
+    assert "adopted database 'backlog-candidates'" in second.stdout
+    assert "nothing to change" in second.stdout
+    assert "writes 0)" in second.stderr  # the "Notion calls: N (reads N, writes 0)" summary
+
+
+# --- sync -----------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("demo_exports")
+def test_cli_sync_of_demo_exports_reports_the_bad_row_and_is_idempotent(runner: CliRunner, sandbox_env: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+
+    first = runner.invoke(app, ["sync"])
+
+    assert first.exit_code == 0, first.output
+    assert MALFORMED_G2_WHERE in first.stdout
+    assert f"Notion writes: {DEMO_TOTAL};" in first.stdout
+    assert sqlite_row_count(sandbox_env) == DEMO_TOTAL
+
+    second = runner.invoke(app, ["sync"])
+
+    assert second.exit_code == 0, second.output
+    assert "Notion writes: 0;" in second.stdout
+    assert sqlite_row_count(sandbox_env) == DEMO_TOTAL
+
+
+@pytest.mark.usefixtures("demo_exports")
+def test_cli_sync_dry_run_lists_what_it_would_create_and_writes_nothing(runner: CliRunner, sandbox_env: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+
+    result = runner.invoke(app, ["sync", "--dry-run", "--source", "zendesk"])
+
+    assert result.exit_code == 0, result.output
+    assert "would create: Need SOC 2 Type II report for vendor review" in result.stdout
+    assert "Notion writes: 0;" in result.stdout
+    assert sqlite_row_count(sandbox_env) == 0
+
+
+# --- run: one at a time per host --------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("demo_exports")
+def test_run_exits_1_without_work_while_another_run_holds_the_lock(
+    runner: CliRunner, sandbox_env: Path, tmp_path: Path
+) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+    holder = RunLock(tmp_path / "run.lock")
+    holder.acquire()
+    try:
+        blocked = runner.invoke(app, ["run"])
+    finally:
+        holder.release()
+
+    assert blocked.exit_code == 1
+    assert "another `backlog run` is in progress" in blocked.output
+    assert sqlite_row_count(sandbox_env) == 0
+
+    after = runner.invoke(app, ["run"])  # the lock is free again: the next run does the work
+
+    assert after.exit_code == 0, after.output
+    assert sqlite_row_count(sandbox_env) == DEMO_TOTAL
+
+
+def test_two_runs_started_at_once_one_works_the_other_exits_1(tmp_path: Path) -> None:
+    settings = sandbox_settings(tmp_path)
+    init = subprocess.run(
+        backlog_command("init"), check=False, env=demo_env(tmp_path), cwd=tmp_path, capture_output=True
+    )
+    assert init.returncode == 0, init.stderr.decode()
+    # ~115 Notion calls (55 creates, 55 score writes) at 20/s: the first run holds the lock for about six seconds.
+    # The second starts as soon as the first holds the lock (not a fixed delay), so a loaded machine cannot let
+    # the first finish before the second begins.
+    env = demo_env(tmp_path, NOTION_RATE_LIMIT="20")
+    lock_path = Path(env["BACKLOG_LOCK_PATH"])
+    first = subprocess.Popen(
+        backlog_command("run"), env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and not (lock_path.exists() and "pid" in lock_path.read_text()):
+        time.sleep(0.05)
+    second = subprocess.Popen(
+        backlog_command("run"), env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    outcomes = []
+    for process in (first, second):
+        stdout, stderr = process.communicate(timeout=90)
+        outcomes.append((process.returncode, process.pid, stdout.decode() + stderr.decode()))
+
+    assert sorted(code for code, _, _ in outcomes) == [0, 1], outcomes
+    (_, winner_pid, _), (_, _, loser_output) = sorted(outcomes)
+    assert "another `backlog run` is in progress" in loser_output
+    assert f"pid {winner_pid}" in loser_output  # the message names the run holding the lock
+    counts = source_key_counts(settings)
+    assert sum(counts.values()) == DEMO_TOTAL
+    assert max(counts.values()) == 1

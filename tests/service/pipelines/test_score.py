@@ -1,0 +1,204 @@
+"""`backlog score` end to end on the in-process Notion sandbox: the seed's nine items, scored where the PM works.
+
+The helpers here (`seed_backlog`, `rows_by_key`, `new_gateway`) also build the backlog for the report and
+webhook end-to-end tests.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scoring.policy import Policy
+from service.notion.gateway import NotionGateway, Row, RowWrite
+from service.pipelines.score import run_score
+from service.settings import Settings
+from tests.fixtures.seed_examples import seed_example_candidates
+
+POLICY = Policy()
+# The seed's "Example Scoring" table (one decimal) and the value Notion keeps (two decimals).
+SEED_RICE = {
+    "latency": (5.0, 5.0),
+    "soc2": (3.0, 3.0),
+    "salesforce": (2.7, 2.67),
+    "analytics": (2.0, 2.0),
+    "hipaa": (2.4, 2.4),
+    "webhooks": (6.7, 6.67),
+    "multilang": (0.5, 0.5),
+    "wakeword": (0.2, 0.17),
+    "escalation": (5.3, 5.33),
+}
+# Overrides first, then priority (RICE after the OKR boost: HIPAA 2.4 x 1.5 = 3.6 passes Salesforce 2.7).
+SEED_RANK = {
+    "latency": 1,
+    "soc2": 2,
+    "webhooks": 3,
+    "escalation": 4,
+    "hipaa": 5,
+    "salesforce": 6,
+    "analytics": 7,
+    "multilang": 8,
+    "wakeword": 9,
+}
+SCORER_OWNED = {"RICE", "Rank", "Score Note"}
+
+
+def no_sleep(_seconds: float) -> None:
+    """Injected instead of `time.sleep`: the client-side rate limiter never really waits in tests."""
+
+
+def new_gateway(sandbox_path: Path, **settings: Any) -> NotionGateway:
+    """A fresh gateway on the sandbox file, as a new `backlog` process would build it (NOTION_TOKEN unset)."""
+    return NotionGateway.from_settings(Settings(backlog_sandbox_path=sandbox_path, **settings), sleep=no_sleep)
+
+
+def pm_edit(gateway: NotionGateway, page_id: str, values: dict[str, Any]) -> None:
+    """The PM editing a row. The gateway's update_properties writes any property it is given (the ownership
+    rule lives in the pipelines), so it stands in for the PM typing in Notion."""
+    gateway.update_properties(page_id, values, what="the PM editing a row (test)")
+
+
+def seed_backlog(gateway: NotionGateway) -> dict[str, str]:
+    """Create the database and the seed's nine rows (sync writes, then the PM's inputs): key -> page id."""
+    gateway.init_database()
+    candidates = seed_example_candidates()
+    writes = [
+        RowWrite(
+            f"manual:{c.page_id}",
+            {"Name": c.name, "Source": "Manual", "Customer": "Acme Health", "Excerpt": f"{c.name} (seed example)"},
+            {"Status": "New", "Type": c.type},
+        )
+        for c in candidates
+    ]
+    result = gateway.upsert(writes)
+    assert not result.failed, result.failed
+    ids = {key.removeprefix("manual:"): page_id for key, page_id in result.created}
+    for c in candidates:
+        values: dict[str, Any] = {
+            "Reach": c.reach,
+            "Impact": c.impact,
+            "Confidence": c.confidence,
+            "Effort": c.effort,
+            "OKR": list(c.okrs),
+            "Strategic Override": c.strategic_override,
+        }
+        if c.blocked_by:
+            values["Blocked By"] = c.blocked_by
+        if c.validation_customer:
+            values["Validation Customer"] = c.validation_customer
+        pm_edit(gateway, ids[c.page_id], values)
+    return ids
+
+
+def rows_by_key(gateway: NotionGateway) -> dict[str, Row]:
+    """Every row, by the seed key in its Source Key (read back from Notion, not from memory)."""
+    return {str(row.source_key).removeprefix("manual:"): row for row in gateway.iter_rows()}
+
+
+@pytest.fixture
+def sandbox_path(tmp_path: Path) -> Path:
+    return tmp_path / "s.sqlite3"
+
+
+@pytest.fixture
+def seeded(sandbox_path: Path) -> dict[str, str]:
+    with new_gateway(sandbox_path) as gateway:
+        return seed_backlog(gateway)
+
+
+def test_seed_items_are_scored_in_notion_and_a_second_run_writes_nothing(
+    sandbox_path: Path, seeded: dict[str, str]
+) -> None:
+    gateway = new_gateway(sandbox_path)
+    start = gateway.calls.snapshot()
+    first = run_score(gateway, POLICY)
+    first_calls = gateway.calls.since(start)
+    rows = rows_by_key(gateway)
+
+    for key, (seed_value, stored) in SEED_RICE.items():
+        rice = rows[key].get("RICE")
+        assert rice == pytest.approx(stored), key
+        assert round(rice, 1) == seed_value, key
+    assert {key: rows[key].get("Rank") for key in SEED_RANK} == SEED_RANK
+    webhooks_note = rows["webhooks"].get("Score Note")
+    assert "RICE 6.7 = Reach 10 × Impact 1 × Confidence 100% / Effort 1.5 pw." in webhooks_note
+    assert "Rank 3 of 9." in webhooks_note
+    assert "Strategic Override" in rows["latency"].get("Score Note")
+    assert "Suggest Icebox" in rows["wakeword"].get("Score Note")
+    # The PM's inputs are untouched: the scorer writes only what it owns.
+    assert rows["analytics"].get("Effort") == "4"
+    assert all(set(values) <= SCORER_OWNED for _, values in first.changes)
+    assert (first.read, first.written, first.unscored, first.failed) == (9, 9, 0, [])
+    assert first.notion_writes == 9  # one pages.update per row, nothing else
+
+    between = gateway.calls.snapshot()
+    second = run_score(gateway, POLICY)
+    second_calls = gateway.calls.since(between)
+    assert (second.written, second.unchanged, second.notion_writes) == (0, 9, 0)
+    assert second_calls == {"data_sources.query": 1}  # one query of up to 100 rows; schema and database cached
+    assert first_calls == {"search": 1, "data_sources.retrieve": 1, "data_sources.query": 1, "pages.update": 9}
+    print(
+        f"\nscore calls: first run {first.notion_calls} {first_calls}, second run {second.notion_calls} {second_calls}"
+    )
+
+
+def test_one_pm_edit_rewrites_only_the_rows_whose_values_change(sandbox_path: Path, seeded: dict[str, str]) -> None:
+    gateway = new_gateway(sandbox_path)
+    run_score(gateway, POLICY)
+    pm_edit(gateway, seeded["wakeword"], {"Reach": "10"})  # 10 x 1 x 50% / 3 = 1.67: passes Multi-language
+
+    again = run_score(gateway, POLICY)
+    rows = rows_by_key(gateway)
+    assert rows["wakeword"].get("RICE") == pytest.approx(1.67)
+    assert (rows["wakeword"].get("Rank"), rows["multilang"].get("Rank")) == (8, 9)
+    assert "Suggest Icebox" not in rows["wakeword"].get("Score Note")  # 1.67 is above the Icebox threshold
+    changed = {name for name, _ in again.changes}
+    assert changed == {"Custom wake word support", "Multi-language voice agent support"}
+    assert again.notion_writes == 2
+
+
+def test_invalid_select_value_names_the_input_and_the_rest_is_still_scored(
+    sandbox_path: Path, seeded: dict[str, str]
+) -> None:
+    gateway = new_gateway(sandbox_path)
+    run_score(gateway, POLICY)
+    assert rows_by_key(gateway)["webhooks"].get("RICE") == pytest.approx(6.67)
+    pm_edit(gateway, seeded["webhooks"], {"Reach": "7"})  # typed by hand: Notion creates the option "7"
+
+    report = run_score(gateway, POLICY)
+    rows = rows_by_key(gateway)
+    webhooks = rows["webhooks"]
+    assert webhooks.get("RICE") is None  # the stale 6.67 is cleared, not left to mislead
+    assert webhooks.get("Reach") == "7"  # the PM's value is never rewritten
+    note = webhooks.get("Score Note")
+    assert "Reach '7' is not valid" in note
+    for allowed in ("10", "5", "3", "1", "0.5"):
+        assert allowed in note.split("Reach '7' is not valid", 1)[1]
+    assert report.unscored == 1
+    assert report.failed == []
+    others = {key: row.get("RICE") for key, row in rows.items() if key != "webhooks"}
+    assert all(value is not None for value in others.values()), others
+    assert rows["escalation"].get("Rank") == 3  # webhooks left the ranking, escalation moved up
+
+
+def test_dry_run_reports_the_changes_and_writes_nothing(sandbox_path: Path, seeded: dict[str, str]) -> None:
+    gateway = new_gateway(sandbox_path)
+    report = run_score(gateway, POLICY, dry_run=True)
+    assert report.written == 9
+    assert len(report.changes) == 9
+    assert report.notion_writes == 0
+    assert gateway.calls.writes == 0
+    assert all(row.get("RICE") is None and row.get("Rank") is None for row in rows_by_key(gateway).values())
+
+
+def test_rescoring_one_page_reads_it_fresh(sandbox_path: Path, seeded: dict[str, str]) -> None:
+    """The webhook path: `page_id` is read again by id, so an edit the query has not caught up with still counts."""
+    gateway = new_gateway(sandbox_path)
+    run_score(gateway, POLICY)
+    pm_edit(gateway, seeded["escalation"], {"Impact": "3"})
+    before = gateway.calls.snapshot()
+    run_score(gateway, POLICY, page_id=seeded["escalation"])
+    assert gateway.calls.since(before).get("pages.retrieve") == 1
+    assert rows_by_key(gateway)["escalation"].get("RICE") == pytest.approx(8.0)  # 5 x 3 x 80% / 1.5
