@@ -28,6 +28,7 @@ from scoring.score import ScoreResult, is_bug, is_closed
 from scoring.strategy import alignment_text, strategic_fit
 
 OPS_HEALTH_TYPES = frozenset({"reliability", "tech debt"})
+OPS_BUG_TRIAGE = frozenset({"P1", "P2"})  # paid for by the bugs/ops share, not by feature capacity
 XL_WEEKS = 10.0
 STRETCH_ITEMS = 2
 NOT_BUILDING_ITEMS = 3
@@ -111,6 +112,7 @@ class _Option:
 
 
 def _effort(candidate: Candidate, policy: Policy) -> tuple[float | None, bool]:
+    """Person-weeks to plan with, and whether they were assumed (a P0 bug with no Effort counts as M)."""
     raw = (candidate.effort or "").strip()
     if raw:
         parsed = parse_effort(raw, policy.scales.effort)
@@ -127,10 +129,12 @@ def _effort(candidate: Candidate, policy: Policy) -> tuple[float | None, bool]:
 
 
 def is_blocked(candidate: Candidate) -> bool:
+    """Blocked By set, or Status Blocked: either way the item cannot start."""
     return bool((candidate.blocked_by or "").strip()) or (candidate.status or "").strip().casefold() == "blocked"
 
 
 def is_ops_health(candidate: Candidate) -> bool:
+    """Reliability and Tech debt items: the seed wants one in every sprint."""
     return (candidate.type or "").strip().casefold() in OPS_HEALTH_TYPES
 
 
@@ -141,6 +145,7 @@ def is_customer_facing(candidate: Candidate, policy: Policy) -> bool:
 
 
 def _blocker(candidate: Candidate) -> str:
+    """What blocks the item, in words a PM can act on."""
     return (candidate.blocked_by or "").strip() or "Status is Blocked (Blocked By is empty)"
 
 
@@ -157,6 +162,7 @@ def _fill(order: Sequence[_Option], picked: list[_Option], limit: float, skip: s
 
 
 def _names(options: Sequence[_Option]) -> str:
+    """'A', 'A and B', 'A, B and C': for trade-off sentences."""
     labels = [o.candidate.name for o in options]
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
@@ -200,6 +206,7 @@ def _ops_health_slot(order: Sequence[_Option], picked: list[_Option], limit: flo
 
 
 def _rank_key(candidate: Candidate, scores: Mapping[str, ScoreResult]) -> tuple[int, str, str]:
+    """The scorer's rank, unranked rows last; name and page id make the order total, so plans are stable."""
     result = scores.get(candidate.page_id)
     rank = result.rank if result is not None and result.rank is not None else _UNRANKED
     return rank, candidate.name.casefold(), candidate.page_id
@@ -216,6 +223,7 @@ def _priorities(picked: Sequence[_Option]) -> list[str]:
 
 
 def _item(option: _Option, priority: str, policy: Policy) -> PlanItem:
+    """One table row; its notes say what the PM should check (assumed effort, XL, pilot customer, ...)."""
     c = option.candidate
     notes: list[str] = []
     if option.effort_assumed:
@@ -248,11 +256,13 @@ def _item(option: _Option, priority: str, policy: Policy) -> PlanItem:
 
 
 def _demand(candidate: Candidate, children: Mapping[str, Sequence[Candidate]], policy: Policy) -> tuple[int, int, int]:
+    """(askers, votes, merged duplicates): how "most asked" is measured for the not-building list."""
     evidence = gather_evidence(candidate, children, policy)
     return len(evidence.customers) + evidence.free_users, evidence.votes, evidence.merged_rows
 
 
 def _demand_text(demand: tuple[int, int, int]) -> str:
+    """The demand as a phrase for the stakeholder summary."""
     customers, votes, merged = demand
     parts = [
         f"{customers} customer{'s' if customers != 1 else ''}" if customers else "",
@@ -266,6 +276,7 @@ def _demand_text(demand: tuple[int, int, int]) -> str:
 def _not_building_reason(
     candidate: Candidate, result: ScoreResult | None, options: Mapping[str, _Option], remaining: float
 ) -> str:
+    """The first reason that holds, most actionable first (blocked, Icebox, unscored, too big, below the cut)."""
     if is_blocked(candidate):
         return f"blocked: {_blocker(candidate)}"
     if (candidate.status or "").strip().casefold() == "icebox":
@@ -302,18 +313,15 @@ def _blocked(active: Sequence[Candidate]) -> tuple[list[str], list[str]]:
     return risks, asks
 
 
-def _open_for_planning(candidate: Candidate, result: ScoreResult | None) -> bool:
-    return result is not None and not is_blocked(candidate) and (candidate.status or "").strip().casefold() != "icebox"
+def _plannable(candidate: Candidate) -> bool:
+    """Blocked and Icebox rows are never planned, whatever their score."""
+    return not is_blocked(candidate) and (candidate.status or "").strip().casefold() != "icebox"
 
 
 def _ops_bugs(active: Sequence[Candidate], scores: Mapping[str, ScoreResult]) -> list[Candidate]:
     """P1/P2 bugs are paid for by the bugs/ops share: listed on the page, never planned as features."""
     return [
-        c
-        for c in active
-        if _open_for_planning(c, result := scores.get(c.page_id))
-        and result is not None
-        and result.triage in {"P1", "P2"}
+        c for c in active if _plannable(c) and (r := scores.get(c.page_id)) is not None and r.triage in OPS_BUG_TRIAGE
     ]
 
 
@@ -325,7 +333,7 @@ def _eligible(
     risks: list[str] = []
     for c in active:
         result = scores.get(c.page_id)
-        if not _open_for_planning(c, result) or result is None or result.triage in {"P1", "P2"} or result.rank is None:
+        if result is None or not _plannable(c) or result.triage in OPS_BUG_TRIAGE or result.rank is None:
             continue
         effort, assumed = _effort(c, policy)
         order.append(_Option(c, result, effort, effort_assumed=assumed))
