@@ -481,7 +481,11 @@ def _not_building(
 def plan_sprint(
     candidates: Sequence[Candidate], scores: Mapping[str, ScoreResult], policy: Policy, sprint: int, start: date
 ) -> SprintPlan:
-    """Plan one sprint from the scored backlog; pure, so the same inputs give the same plan."""
+    """Plan one sprint from the scored backlog; pure, so the same inputs give the same plan.
+
+    Capacity -> active rows in rank order -> blocked rows to risks -> eligible options -> fill within the limit
+    and keep the reliability slot -> items and stretch -> trade-offs, asks, risks -> zombies and not-building.
+    """
     steps, feature, limit = capacity_steps(policy.capacity)
     active = _active(candidates, scores)
     blocked_risks, blocked_asks = _blocked(active)

@@ -8,6 +8,9 @@ Writes, idempotently:
 - planned rows: Sprint = N, Status = Planned;
 - Sprints Waiting + 1 for rows that were eligible and not picked, once per sprint: `Waiting Counted` remembers
   the last sprint counted on each row, so a re-run (or a run killed half-way and run again) never counts twice.
+
+This module is the use case (read -> plan -> write -> ReportResult); the page's blocks and fingerprint come from
+the pure `sprint_page.render_sprint_page`.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ log = get_logger(__name__)
 
 @dataclass
 class ReportResult:
+    """What one run did: the plan, its Markdown for the terminal, the page written and the rows written."""
+
     plan: SprintPlan
     markdown: str
     page_id: str | None
