@@ -24,13 +24,13 @@ class Candidate(BaseModel):
     votes: int | None = None
     first_seen: date | None = None
     last_seen: date | None = None
-    status: str | None = None
-    type: str | None = None
+    status: str | None = Field(default=None, description="New, Triaged, Scored, Planned, Blocked, Icebox, ...")
+    type: str | None = Field(default=None, description="Feature, Bug, Tech debt, Reliability, Compliance")
     reach: str | None = None
     impact: str | None = None
     confidence: str | None = None
     effort: str | None = None
-    severity: str | None = None
+    severity: str | None = None  # bugs only: P0, P1 or P2
     okrs: tuple[str, ...] = ()
     strategic_override: bool = False
     blocked_by: str | None = None

@@ -1,14 +1,15 @@
-"""The sprint planner (seed steps 3–5): capacity step by step, the 80 % rule, and the rules of thumb.
+"""The sprint planner (seed steps 3–5): the 80 % rule and the rules of thumb, as a pipeline of named pure steps.
 
 Order: P0 bugs, Strategic Overrides, then Rank (the scorer's order). Decisions:
-- Never more effort than the plan limit (feature capacity × `max_plan_share`); an item that does not fit is
-  skipped, smaller lower-ranked items may still fit.
+- Never more effort than the plan limit (feature capacity × `max_plan_share`, see `scoring.capacity`); an item
+  that does not fit is skipped, smaller lower-ranked items may still fit.
 - At least one Reliability or Tech debt item: the best-ranked one that fits is added; if none fits, the
   lowest-ranked ordinary picks are swapped out for it (never a P0 bug or an override). Both are said.
 - Blocked items (Blocked By set, or Status Blocked) are never planned; they go to Risks and Asks.
 - Rows with Status Icebox, P1/P2 bugs (the bugs/ops share pays for them) and unscored rows are not planned.
 - A P0 bug with no Effort is assumed M (the seed's "2–4 weeks" middle size) and the item says so.
 - ICE Effort High/Medium/Low is planned with `scales.ice_effort_weeks` (L/M/S person-weeks).
+`plan_sprint` reads as the list of steps; each step is a small pure function below.
 """
 
 from __future__ import annotations
@@ -16,30 +17,23 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 
+from scoring.capacity import CapacityStep, capacity_note, capacity_steps, sprint_end
 from scoring.evidence import INTERNAL, gather_evidence, merged_children, segment_of
 from scoring.models import Candidate
-from scoring.policy import Capacity, Policy
+from scoring.policy import Policy
 from scoring.scales import InputProblem, fmt1, num, parse_effort, parse_ice
 from scoring.score import ScoreResult, is_bug, is_closed
 from scoring.strategy import alignment_text, strategic_fit
 
 OPS_HEALTH_TYPES = frozenset({"reliability", "tech debt"})
-SEED_FEATURE_CAPACITY = (12.0, 14.0)  # the seed: "about 12-14 person-weeks of feature capacity per sprint"
+OPS_BUG_TRIAGE = frozenset({"P1", "P2"})  # paid for by the bugs/ops share, not by feature capacity
 XL_WEEKS = 10.0
 STRETCH_ITEMS = 2
 NOT_BUILDING_ITEMS = 3
 _EPSILON = 1e-9
-
-
-@dataclass(frozen=True)
-class CapacityStep:
-    """One line of the capacity math: what it is, person-weeks (negative = deducted), how it was computed."""
-
-    label: str
-    person_weeks: float
-    explanation: str
+_UNRANKED = 1 << 30  # sorts after every real rank
 
 
 @dataclass(frozen=True)
@@ -67,6 +61,8 @@ class NotBuilding:
 
 @dataclass(frozen=True)
 class Zombie:
+    """An item passed over for `zombie_after_sprints` sprints: the seed says re-prioritize or kill it."""
+
     candidate: Candidate
     sprints_waiting: int
     text: str
@@ -97,62 +93,6 @@ class SprintPlan:
     empty_reason: str | None = None
 
 
-def capacity_steps(capacity: Capacity) -> tuple[list[CapacityStep], float, float]:
-    """Gross team weeks minus on-call, bugs/ops, overhead and days off; × max_plan_share = the plan limit."""
-    engineers = sum(capacity.engineers.values())
-    roles = ", ".join(f"{count} {role}" for role, count in capacity.engineers.items())
-    weeks = capacity.sprint_weeks
-    gross = engineers * weeks
-    on_call = capacity.on_call_engineers * capacity.on_call_share * weeks
-    bugs_ops = gross * capacity.bugs_ops_share
-    overhead = gross * capacity.overhead_share
-    days_off = capacity.days_off / 5
-    feature = max(0.0, gross - on_call - bugs_ops - overhead - days_off)
-    limit = feature * capacity.max_plan_share
-    steps = [
-        CapacityStep("Team", gross, f"{engineers} engineers ({roles}) × {num(weeks)} weeks"),
-        CapacityStep(
-            "On-call",
-            -on_call,
-            f"{capacity.on_call_engineers} engineers × {num(capacity.on_call_share * 100)} % × {num(weeks)} weeks",
-        ),
-        CapacityStep("Bugs and ops", -bugs_ops, f"{num(capacity.bugs_ops_share * 100)} % of {num(gross)}"),
-        CapacityStep(
-            "Meetings, reviews, overhead", -overhead, f"{num(capacity.overhead_share * 100)} % of {num(gross)}"
-        ),
-        CapacityStep("Days off", -days_off, f"{num(capacity.days_off)} person-days ÷ 5"),
-        CapacityStep(
-            "Feature capacity",
-            feature,
-            f"{num(gross)} − {num(on_call)} − {num(bugs_ops)} − {num(overhead)} − {num(days_off)}",
-        ),
-        CapacityStep(
-            "Plan limit",
-            limit,
-            f"{num(capacity.max_plan_share * 100)} % of {num(feature)}: never plan more",
-        ),
-    ]
-    return steps, feature, limit
-
-
-def _capacity_note(capacity: Capacity, feature: float, limit: float) -> str:
-    # The seed's estimate is about the seed's team; days off and the plan share do not change "feature capacity"
-    # as the seed means it, so the comparison holds whatever they are.
-    varying = {"days_off", "max_plan_share", "zombie_after_sprints"}
-    if capacity.model_dump(exclude=varying) != Capacity().model_dump(exclude=varying):
-        return ""
-    low, high = SEED_FEATURE_CAPACITY
-    gross = sum(capacity.engineers.values()) * capacity.sprint_weeks
-    if low <= feature <= high:
-        return f"Matches the seed's estimate of about {num(low)}–{num(high)} person-weeks of feature capacity."
-    inside = "inside" if low <= limit <= high else "outside"
-    return (
-        f"The seed estimates about {num(low)}–{num(high)} person-weeks of feature capacity; this step-by-step math "
-        f"gives {fmt1(feature)} (bugs/ops and overhead taken as shares of the full {num(gross)} pw). "
-        f"The {num(capacity.max_plan_share * 100)} % plan limit, {fmt1(limit)} pw, is {inside} the seed's range."
-    )
-
-
 @dataclass
 class _Option:
     candidate: Candidate
@@ -163,7 +103,7 @@ class _Option:
 
     @property
     def rank(self) -> int:
-        return self.result.rank if self.result.rank is not None else 1 << 30
+        return self.result.rank if self.result.rank is not None else _UNRANKED
 
     @property
     def protected(self) -> bool:
@@ -172,6 +112,7 @@ class _Option:
 
 
 def _effort(candidate: Candidate, policy: Policy) -> tuple[float | None, bool]:
+    """Person-weeks to plan with, and whether they were assumed (a P0 bug with no Effort counts as M)."""
     raw = (candidate.effort or "").strip()
     if raw:
         parsed = parse_effort(raw, policy.scales.effort)
@@ -188,10 +129,12 @@ def _effort(candidate: Candidate, policy: Policy) -> tuple[float | None, bool]:
 
 
 def is_blocked(candidate: Candidate) -> bool:
+    """Blocked By set, or Status Blocked: either way the item cannot start."""
     return bool((candidate.blocked_by or "").strip()) or (candidate.status or "").strip().casefold() == "blocked"
 
 
 def is_ops_health(candidate: Candidate) -> bool:
+    """Reliability and Tech debt items: the seed wants one in every sprint."""
     return (candidate.type or "").strip().casefold() in OPS_HEALTH_TYPES
 
 
@@ -202,6 +145,7 @@ def is_customer_facing(candidate: Candidate, policy: Policy) -> bool:
 
 
 def _blocker(candidate: Candidate) -> str:
+    """What blocks the item, in words a PM can act on."""
     return (candidate.blocked_by or "").strip() or "Status is Blocked (Blocked By is empty)"
 
 
@@ -218,49 +162,54 @@ def _fill(order: Sequence[_Option], picked: list[_Option], limit: float, skip: s
 
 
 def _names(options: Sequence[_Option]) -> str:
+    """'A', 'A and B', 'A, B and C': for trade-off sentences."""
     labels = [o.candidate.name for o in options]
     return labels[0] if len(labels) == 1 else ", ".join(labels[:-1]) + " and " + labels[-1]
 
 
-def _ensure_ops_health(
-    order: Sequence[_Option], picked: list[_Option], limit: float, tradeoffs: list[str], risks: list[str]
-) -> None:
-    """The seed's "at least one reliability/tech-debt item every sprint", by adding or swapping."""
-    if any(is_ops_health(o.candidate) for o in picked):
-        return
-    chosen = {o.candidate.page_id for o in picked}
-    best = next((o for o in order if is_ops_health(o.candidate) and o.candidate.page_id not in chosen), None)
-    if best is None or best.effort is None:
-        risks.append("No reliability or tech-debt item is ready to plan: the seed asks for one every sprint.")
-        return
+def _ops_health_room(picked: list[_Option], needed: float, limit: float) -> list[_Option] | None:
+    """The lowest-ranked unprotected picks to swap out so `needed` fits (none if it already does; None: cannot)."""
     free = limit - sum(o.effort or 0.0 for o in picked)
     removed: list[_Option] = []
     for option in sorted((o for o in picked if not o.protected), key=lambda o: o.rank, reverse=True):
-        if free + _EPSILON >= best.effort:
+        if free + _EPSILON >= needed:
             break
         removed.append(option)
         free += option.effort or 0.0
-    if free + _EPSILON < best.effort:
-        risks.append(
-            f"{best.candidate.name} ({best.candidate.type}, {num(best.effort)} pw) does not fit even after "
-            "swapping: this sprint has no reliability or tech-debt item."
-        )
-        return
+    return removed if free + _EPSILON >= needed else None
+
+
+def _ops_health_slot(order: Sequence[_Option], picked: list[_Option], limit: float) -> tuple[list[str], list[str]]:
+    """The seed's "at least one reliability/tech-debt item every sprint", by adding or swapping.
+
+    Changes `picked` in place; returns the trade-off it made and the risk when it could not keep the rule.
+    """
+    if any(is_ops_health(o.candidate) for o in picked):
+        return [], []
+    chosen = {o.candidate.page_id for o in picked}
+    best = next((o for o in order if is_ops_health(o.candidate) and o.candidate.page_id not in chosen), None)
+    if best is None or best.effort is None:
+        return [], ["No reliability or tech-debt item is ready to plan: the seed asks for one every sprint."]
+    removed = _ops_health_room(picked, best.effort, limit)
+    if removed is None:
+        too_big = f"{best.candidate.name} ({best.candidate.type}, {num(best.effort)} pw) does not fit even after"
+        return [], [f"{too_big} swapping: this sprint has no reliability or tech-debt item."]
     for option in removed:
         picked.remove(option)
     best.swapped_in = True
     picked.append(best)
-    if removed:
-        tradeoffs.append(
-            f"Swapped in {best.candidate.name} ({best.candidate.type}, rank {best.rank}) for {_names(removed)} "
-            "to keep one reliability/tech-debt item in the sprint."
-        )
-    else:
-        tradeoffs.append(
-            f"Added {best.candidate.name} ({best.candidate.type}, rank {best.rank}) to keep one "
-            "reliability/tech-debt item in the sprint."
-        )
     _fill(order, picked, limit, skip={o.candidate.page_id for o in removed})
+    what = f"{best.candidate.name} ({best.candidate.type}, rank {best.rank})"
+    if removed:
+        return [f"Swapped in {what} for {_names(removed)} to keep one reliability/tech-debt item in the sprint."], []
+    return [f"Added {what} to keep one reliability/tech-debt item in the sprint."], []
+
+
+def _rank_key(candidate: Candidate, scores: Mapping[str, ScoreResult]) -> tuple[int, str, str]:
+    """The scorer's rank, unranked rows last; name and page id make the order total, so plans are stable."""
+    result = scores.get(candidate.page_id)
+    rank = result.rank if result is not None and result.rank is not None else _UNRANKED
+    return rank, candidate.name.casefold(), candidate.page_id
 
 
 def _priorities(picked: Sequence[_Option]) -> list[str]:
@@ -274,6 +223,7 @@ def _priorities(picked: Sequence[_Option]) -> list[str]:
 
 
 def _item(option: _Option, priority: str, policy: Policy) -> PlanItem:
+    """One table row; its notes say what the PM should check (assumed effort, XL, pilot customer, ...)."""
     c = option.candidate
     notes: list[str] = []
     if option.effort_assumed:
@@ -306,11 +256,13 @@ def _item(option: _Option, priority: str, policy: Policy) -> PlanItem:
 
 
 def _demand(candidate: Candidate, children: Mapping[str, Sequence[Candidate]], policy: Policy) -> tuple[int, int, int]:
+    """(askers, votes, merged duplicates): how "most asked" is measured for the not-building list."""
     evidence = gather_evidence(candidate, children, policy)
     return len(evidence.customers) + evidence.free_users, evidence.votes, evidence.merged_rows
 
 
 def _demand_text(demand: tuple[int, int, int]) -> str:
+    """The demand as a phrase for the stakeholder summary."""
     customers, votes, merged = demand
     parts = [
         f"{customers} customer{'s' if customers != 1 else ''}" if customers else "",
@@ -324,6 +276,7 @@ def _demand_text(demand: tuple[int, int, int]) -> str:
 def _not_building_reason(
     candidate: Candidate, result: ScoreResult | None, options: Mapping[str, _Option], remaining: float
 ) -> str:
+    """The first reason that holds, most actionable first (blocked, Icebox, unscored, too big, below the cut)."""
     if is_blocked(candidate):
         return f"blocked: {_blocker(candidate)}"
     if (candidate.status or "").strip().casefold() == "icebox":
@@ -339,63 +292,74 @@ def _not_building_reason(
     return f"rank {result.rank}: below the cut"
 
 
-def plan_sprint(
-    candidates: Sequence[Candidate], scores: Mapping[str, ScoreResult], policy: Policy, sprint: int, start: date
-) -> SprintPlan:
-    """Plan one sprint from the scored backlog; pure, so the same inputs give the same plan."""
-    steps, feature, limit = capacity_steps(policy.capacity)
-    end = start + timedelta(days=round(policy.capacity.sprint_weeks * 7) - 1)
-    children = merged_children(candidates)
+# ------------------------------------------------------------------------------------------ the steps, in order
+def _active(candidates: Sequence[Candidate], scores: Mapping[str, ScoreResult]) -> list[Candidate]:
+    """Open, unmerged rows in the scorer's order (P0 bugs, overrides, then rank): every later step reads this."""
     active = [c for c in candidates if not is_closed(c) and not c.merged_into]
-    tradeoffs: list[str] = []
-    asks: list[str] = []
+    return sorted(active, key=lambda c: _rank_key(c, scores))
+
+
+def _blocked(active: Sequence[Candidate]) -> tuple[list[str], list[str]]:
+    """Blocked items are never planned: each is a risk, and clearing it is an ask (risks, asks)."""
     risks: list[str] = []
-
-    def rank_of(candidate: Candidate) -> tuple[int, str, str]:
-        result = scores.get(candidate.page_id)
-        rank = result.rank if result is not None and result.rank is not None else 1 << 30
-        return rank, candidate.name.casefold(), candidate.page_id
-
-    active.sort(key=rank_of)
-    blocked = [c for c in active if is_blocked(c)]
-    for c in blocked:
+    asks: list[str] = []
+    for c in (c for c in active if is_blocked(c)):
         risks.append(f"{c.name} is blocked by {_blocker(c)}: not planned until it is cleared.")
         blocker = (c.blocked_by or "").strip()
         if blocker:
             asks.append(f"Unblock {c.name}: {blocker}.")
         else:
             asks.append(f"Say what blocks {c.name} (Status is Blocked, Blocked By is empty).")
+    return risks, asks
 
-    options: dict[str, _Option] = {}
+
+def _plannable(candidate: Candidate) -> bool:
+    """Blocked and Icebox rows are never planned, whatever their score."""
+    return not is_blocked(candidate) and (candidate.status or "").strip().casefold() != "icebox"
+
+
+def _ops_bugs(active: Sequence[Candidate], scores: Mapping[str, ScoreResult]) -> list[Candidate]:
+    """P1/P2 bugs are paid for by the bugs/ops share: listed on the page, never planned as features."""
+    return [
+        c for c in active if _plannable(c) and (r := scores.get(c.page_id)) is not None and r.triage in OPS_BUG_TRIAGE
+    ]
+
+
+def _eligible(
+    active: Sequence[Candidate], scores: Mapping[str, ScoreResult], policy: Policy
+) -> tuple[list[_Option], list[str]]:
+    """The ranked rows the planner may pick, in rank order, with their effort; a missing effort is a risk."""
     order: list[_Option] = []
-    ops_bugs: list[Candidate] = []
+    risks: list[str] = []
     for c in active:
         result = scores.get(c.page_id)
-        if result is None or is_blocked(c) or (c.status or "").strip().casefold() == "icebox":
-            continue
-        if result.triage in {"P1", "P2"}:
-            ops_bugs.append(c)
-            continue
-        if result.rank is None:
+        if result is None or not _plannable(c) or result.triage in OPS_BUG_TRIAGE or result.rank is None:
             continue
         effort, assumed = _effort(c, policy)
-        option = _Option(c, result, effort, effort_assumed=assumed)
-        options[c.page_id] = option
-        order.append(option)
+        order.append(_Option(c, result, effort, effort_assumed=assumed))
         if effort is None:
             risks.append(f"{c.name} (rank {result.rank}) has no valid Effort: set Effort to plan it.")
+    return order, risks
 
+
+def _pick(order: Sequence[_Option], limit: float) -> tuple[list[_Option], list[str], list[str]]:
+    """Fill by rank within the plan limit, then keep the reliability/tech-debt slot (picks, trade-offs, risks)."""
     picked: list[_Option] = []
     _fill(order, picked, limit, skip=set())
-    _ensure_ops_health(order, picked, limit, tradeoffs, risks)
+    tradeoffs, risks = _ops_health_slot(order, picked, limit)
     picked.sort(key=lambda o: o.rank)
-    picked_ids = {o.candidate.page_id for o in picked}
-    items = [_item(o, priority, policy) for o, priority in zip(picked, _priorities(picked), strict=True)]
-    planned = sum(o.effort or 0.0 for o in picked)
-    remaining = limit - planned
-    # Stretch: the best items left that a team finishing early could actually take on (not iceboxed, and not
-    # bigger than a whole sprint's plan limit).
-    stretch_options = [
+    return picked, tradeoffs, risks
+
+
+def _items(picked: Sequence[_Option], policy: Policy) -> list[PlanItem]:
+    """The sprint table's rows, with P0/P1/P2 labels."""
+    return [_item(o, priority, policy) for o, priority in zip(picked, _priorities(picked), strict=True)]
+
+
+def _stretch(order: Sequence[_Option], picked_ids: set[str], limit: float, policy: Policy) -> list[PlanItem]:
+    """The best items left that a team finishing early could actually take on (not iceboxed, and not bigger
+    than a whole sprint's plan limit)."""
+    left = [
         o
         for o in order
         if o.candidate.page_id not in picked_ids
@@ -403,102 +367,159 @@ def plan_sprint(
         and o.effort <= limit + _EPSILON
         and not o.result.icebox_suggested
     ]
-    stretch = [_item(o, "Stretch", policy) for o in stretch_options[:STRETCH_ITEMS]]
+    return [_item(o, "Stretch", policy) for o in left[:STRETCH_ITEMS]]
 
-    # Trade-offs: the seed's surfaced tension, then items skipped for size while smaller ones went in.
+
+def _rice_tension(active: Sequence[Candidate], scores: Mapping[str, ScoreResult]) -> tuple[str | None, str | None]:
+    """The seed's surfaced tension: what outranks the highest-RICE item, by override and by strategic boost."""
     scored = [c for c in active if not is_bug(c) and (r := scores.get(c.page_id)) is not None and r.rice is not None]
-    if scored:
-        top = max(scored, key=lambda c: (scores[c.page_id].rice or 0.0, -rank_of(c)[0]))
-        top_result = scores[top.page_id]
-        top_rice = top_result.rice or 0.0
-        top_rank = top_result.rank if top_result.rank is not None else 1 << 30
-        above = [
-            c
-            for c in active
-            if (r := scores.get(c.page_id)) is not None and r.rank is not None and r.rank < top_rank and not is_bug(c)
-        ]
-        overrides = [c.name for c in above if c.strategic_override and not top.strategic_override]
-        boosted = [c.name for c in above if not c.strategic_override]
-        if overrides:
-            verb = "carries" if len(overrides) == 1 else "carry"
-            tradeoffs.insert(
-                0,
-                f"{top.name} has the highest RICE ({fmt1(top_rice)}) but {' and '.join(overrides)} {verb} a "
-                "strategic override.",
-            )
-        if boosted:
-            tradeoffs.append(f"{', '.join(boosted)} outrank {top.name} (RICE {fmt1(top_rice)}) on strategic boosts.")
+    if not scored:
+        return None, None
+    top = max(scored, key=lambda c: (scores[c.page_id].rice or 0.0, -_rank_key(c, scores)[0]))
+    top_rice = scores[top.page_id].rice or 0.0
+    top_rank = scores[top.page_id].rank
+    top_rank = top_rank if top_rank is not None else _UNRANKED
+    above = [
+        c
+        for c in active
+        if (r := scores.get(c.page_id)) is not None and r.rank is not None and r.rank < top_rank and not is_bug(c)
+    ]
+    overrides = [c.name for c in above if c.strategic_override and not top.strategic_override]
+    boosted = [c.name for c in above if not c.strategic_override]
+    by_override = by_boost = None
+    if overrides:
+        verb = "carries" if len(overrides) == 1 else "carry"
+        by_override = (
+            f"{top.name} has the highest RICE ({fmt1(top_rice)}) but {' and '.join(overrides)} {verb} a "
+            "strategic override."
+        )
+    if boosted:
+        by_boost = f"{', '.join(boosted)} outrank {top.name} (RICE {fmt1(top_rice)}) on strategic boosts."
+    return by_override, by_boost
+
+
+def _size_tradeoff(order: Sequence[_Option], picked: Sequence[_Option], picked_ids: set[str]) -> str | None:
+    """The first sized item skipped for size while smaller, lower-ranked items went in."""
     for option in order:
         if option.candidate.page_id in picked_ids or option.effort is None:
             continue
         later = [o for o in picked if o.rank > option.rank]
         if later:
-            tradeoffs.append(
+            return (
                 f"{option.candidate.name} (rank {option.rank}, {num(option.effort)} pw) did not fit the remaining "
                 f"capacity; smaller, lower-ranked {_names(later)} went in instead."
             )
-            break
+    return None
 
-    for item in items:
-        if "no pilot customer lined up to validate" in item.notes:
-            asks.append(f"A pilot customer to validate {item.candidate.name} before we build it.")
-        if item.effort >= XL_WEEKS:
-            risks.append(f"{item.candidate.name} is XL ({num(item.effort)} pw): consider breaking it down.")
 
-    empty_reason: str | None = None
-    if not picked:
-        sized = [o for o in order if o.effort is not None]
-        if not sized:
-            empty_reason = (
-                "Nothing to plan: every active item is blocked, unscored, in Icebox, or a P1/P2 bug "
-                "(paid for by the bugs/ops share)."
-            )
-        else:
-            smallest = min(sized, key=lambda o: (o.effort or 0.0, o.rank))
-            empty_reason = (
-                f"Nothing fits the plan limit of {fmt1(limit)} pw: the smallest eligible item, "
-                f"{smallest.candidate.name}, needs {num(smallest.effort or 0.0)} pw. Break items down or "
-                "raise capacity."
-            )
-        risks.insert(0, empty_reason)
+def _item_flags(items: Sequence[PlanItem]) -> tuple[list[str], list[str]]:
+    """Planned items that need something: a pilot customer (an ask), an XL size (a risk)."""
+    asks = [
+        f"A pilot customer to validate {item.candidate.name} before we build it."
+        for item in items
+        if "no pilot customer lined up to validate" in item.notes
+    ]
+    risks = [
+        f"{item.candidate.name} is XL ({num(item.effort)} pw): consider breaking it down."
+        for item in items
+        if item.effort >= XL_WEEKS
+    ]
+    return asks, risks
 
-    zombie_after = policy.capacity.zombie_after_sprints
-    zombies = [
+
+def _empty_reason(picked: Sequence[_Option], order: Sequence[_Option], limit: float) -> str | None:
+    """An empty plan says why, and what would change it."""
+    if picked:
+        return None
+    sized = [o for o in order if o.effort is not None]
+    if not sized:
+        return (
+            "Nothing to plan: every active item is blocked, unscored, in Icebox, or a P1/P2 bug "
+            "(paid for by the bugs/ops share)."
+        )
+    smallest = min(sized, key=lambda o: (o.effort or 0.0, o.rank))
+    return (
+        f"Nothing fits the plan limit of {fmt1(limit)} pw: the smallest eligible item, "
+        f"{smallest.candidate.name}, needs {num(smallest.effort or 0.0)} pw. Break items down or "
+        "raise capacity."
+    )
+
+
+def _zombies(active: Sequence[Candidate], picked_ids: set[str], policy: Policy) -> list[Zombie]:
+    """Items passed over for too many sprints: the seed's "re-prioritize or kill"."""
+    after = policy.capacity.zombie_after_sprints
+    return [
         Zombie(c, c.sprints_waiting or 0, f"{c.name}: waiting {c.sprints_waiting} sprints, re-prioritize or kill.")
         for c in active
-        if (c.sprints_waiting or 0) >= zombie_after and c.page_id not in picked_ids
+        if (c.sprints_waiting or 0) >= after and c.page_id not in picked_ids
     ]
 
-    stretch_ids = {item.candidate.page_id for item in stretch}
-    missed = [c for c in active if not is_bug(c) and c.page_id not in picked_ids and c.page_id not in stretch_ids]
+
+def _not_building(
+    candidates: Sequence[Candidate],
+    active: Sequence[Candidate],
+    scores: Mapping[str, ScoreResult],
+    policy: Policy,
+    shown: set[str],
+    order: Sequence[_Option],
+    remaining: float,
+) -> list[NotBuilding]:
+    """The most-asked items that missed the cut (not planned, not stretch), each with the reason."""
+    children = merged_children(candidates)
+    options = {o.candidate.page_id: o for o in order}
+    missed = [c for c in active if not is_bug(c) and c.page_id not in shown]
     demands = {c.page_id: _demand(c, children, policy) for c in missed}
-    missed.sort(key=lambda c: (tuple(-n for n in demands[c.page_id]), *rank_of(c)))
-    not_building = [
+    missed.sort(key=lambda c: (tuple(-n for n in demands[c.page_id]), *_rank_key(c, scores)))
+    return [
         NotBuilding(
             c, _demand_text(demands[c.page_id]), _not_building_reason(c, scores.get(c.page_id), options, remaining)
         )
         for c in missed[:NOT_BUILDING_ITEMS]
     ]
 
+
+def plan_sprint(
+    candidates: Sequence[Candidate], scores: Mapping[str, ScoreResult], policy: Policy, sprint: int, start: date
+) -> SprintPlan:
+    """Plan one sprint from the scored backlog; pure, so the same inputs give the same plan.
+
+    Capacity -> active rows in rank order -> blocked rows to risks -> eligible options -> fill within the limit
+    and keep the reliability slot -> items and stretch -> trade-offs, asks, risks -> zombies and not-building.
+    """
+    steps, feature, limit = capacity_steps(policy.capacity)
+    active = _active(candidates, scores)
+    blocked_risks, blocked_asks = _blocked(active)
+    order, effort_risks = _eligible(active, scores, policy)
+    picked, slot_tradeoffs, slot_risks = _pick(order, limit)
+    picked_ids = {o.candidate.page_id for o in picked}
+    items = _items(picked, policy)
+    stretch = _stretch(order, picked_ids, limit, policy)
+    planned = sum(o.effort or 0.0 for o in picked)
+    by_override, by_boost = _rice_tension(active, scores)
+    tradeoffs = [by_override, *slot_tradeoffs, by_boost, _size_tradeoff(order, picked, picked_ids)]
+    pilot_asks, xl_risks = _item_flags(items)
+    empty_reason = _empty_reason(picked, order, limit)
+    risks = [empty_reason, *blocked_risks, *effort_risks, *slot_risks, *xl_risks]
+    shown = picked_ids | {item.candidate.page_id for item in stretch}
     return SprintPlan(
         sprint=sprint,
         start=start,
-        end=end,
+        end=sprint_end(start, policy.capacity),
         capacity_steps=tuple(steps),
         feature_capacity=feature,
         plan_limit=limit,
         planned_effort=planned,
         items=tuple(items),
         stretch=tuple(stretch),
-        not_building=tuple(not_building),
-        tradeoffs=tuple(tradeoffs),
-        asks=tuple(asks),
-        risks=tuple(risks),
-        zombies=tuple(zombies),
-        ops_bugs=tuple(ops_bugs),
+        not_building=tuple(_not_building(candidates, active, scores, policy, shown, order, limit - planned)),
+        tradeoffs=tuple(line for line in tradeoffs if line is not None),
+        asks=(*blocked_asks, *pilot_asks),
+        risks=tuple(line for line in risks if line is not None),
+        zombies=tuple(_zombies(active, picked_ids, policy)),
+        ops_bugs=tuple(_ops_bugs(active, scores)),
         picked_page_ids=tuple(o.candidate.page_id for o in picked),
         waiting_page_ids=tuple(o.candidate.page_id for o in order if o.candidate.page_id not in picked_ids),
-        capacity_note=_capacity_note(policy.capacity, feature, limit),
+        capacity_note=capacity_note(policy.capacity, feature, limit),
         empty_reason=empty_reason,
     )
 

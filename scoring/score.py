@@ -145,38 +145,16 @@ def _meaning(text: str, value: float, meanings: dict[float, str]) -> str:
 def _score_rice(row: _Row, policy: Policy, reach_hint: Suggestion | None, conf_hint: Suggestion | None) -> None:
     scales = policy.scales
     c = row.candidate
-    reach = _input(
-        row,
-        "Reach",
-        c.reach,
-        parse_step("Reach", c.reach or "", scales.reach),
-        reach_hint,
-        allowed_values(scales.reach),
+    conf_allowed = allowed_values(scales.confidence)
+    effort_allowed = f"{allowed_values(scales.effort)} or a number of person-weeks"
+    # One row per input: (name, raw select, parsed, suggestion when empty, what the PM may choose).
+    inputs: tuple[tuple[str, str | None, Parsed | InputProblem | None, Suggestion | None, str], ...] = (
+        ("Reach", c.reach, parse_step("Reach", c.reach or "", scales.reach), reach_hint, allowed_values(scales.reach)),
+        ("Impact", c.impact, parse_step("Impact", c.impact or "", scales.impact), None, allowed_values(scales.impact)),
+        ("Confidence", c.confidence, parse_confidence(c.confidence or "", scales.confidence), conf_hint, conf_allowed),
+        ("Effort", c.effort, parse_effort(c.effort or "", scales.effort), None, effort_allowed),
     )
-    impact = _input(
-        row,
-        "Impact",
-        c.impact,
-        parse_step("Impact", c.impact or "", scales.impact),
-        None,
-        allowed_values(scales.impact),
-    )
-    confidence = _input(
-        row,
-        "Confidence",
-        c.confidence,
-        parse_confidence(c.confidence or "", scales.confidence),
-        conf_hint,
-        allowed_values(scales.confidence),
-    )
-    effort = _input(
-        row,
-        "Effort",
-        c.effort,
-        parse_effort(c.effort or "", scales.effort),
-        None,
-        f"{allowed_values(scales.effort)} or a number of person-weeks",
-    )
+    reach, impact, confidence, effort = (_input(row, *spec) for spec in inputs)
     if reach is None or impact is None or confidence is None or effort is None:
         return
     row.score = reach[0] * impact[0] * confidence[0] / effort[0]

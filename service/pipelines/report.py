@@ -8,163 +8,66 @@ Writes, idempotently:
 - planned rows: Sprint = N, Status = Planned;
 - Sprints Waiting + 1 for rows that were eligible and not picked, once per sprint: `Waiting Counted` remembers
   the last sprint counted on each row, so a re-run (or a run killed half-way and run again) never counts twice.
+
+This module is the use case (read -> plan -> write -> ReportResult); the page's blocks and fingerprint come from
+the pure `sprint_page.render_sprint_page`.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal, cast
 
-from scoring.planner import PlanItem, SprintPlan, plan_sprint
+from scoring.planner import SprintPlan, plan_sprint
 from scoring.policy import Policy
-from scoring.scales import fmt1, num
 from scoring.score import score_backlog
-from scoring.summary import build_summary, render_markdown
+from scoring.summary import render_markdown
 from service.logging import get_logger
-from service.notion.codecs import encode_rich_text
 from service.notion.gateway import NotionError, NotionGateway, Row
 from service.pipelines.mapping import row_to_candidate
+from service.pipelines.sprint_page import FINGERPRINT_PREFIX, SprintPage, render_sprint_page
 
 log = get_logger(__name__)
-
-FINGERPRINT_PREFIX = "backlog fingerprint "
 
 
 @dataclass
 class ReportResult:
+    """What one run did: the plan, its Markdown for the terminal, the page written and the rows written."""
+
     plan: SprintPlan
     markdown: str
     page_id: str | None
     page_url: str | None
     page_action: str  # created | updated | unchanged
     rows_written: int
-    planned: int
-    planned_effort: float
-    plan_limit: float
     notion_calls: int
     failed: list[tuple[str, str]]
 
+    @property
+    def planned(self) -> int:
+        return len(self.plan.items)
 
-# ------------------------------------------------------------------------------------------ Notion blocks (pure)
-def _rt(text: str, *, link: str | None = None, bold: bool = False) -> list[dict[str, Any]]:
-    items = encode_rich_text(text)
-    for item in items:
-        if link:
-            item["text"]["link"] = {"url": link}
-        if bold:
-            item["annotations"] = {"bold": True}
-    return items
+    @property
+    def planned_effort(self) -> float:
+        return self.plan.planned_effort
 
+    @property
+    def plan_limit(self) -> float:
+        return self.plan.plan_limit
 
-def _block(kind: str, text: str = "", **extra: Any) -> dict[str, Any]:
-    return {"object": "block", "type": kind, kind: {"rich_text": _rt(text), **extra}}
-
-
-def _bullets(lines: tuple[str, ...] | list[str], empty: str = "None.") -> list[dict[str, Any]]:
-    return [_block("bulleted_list_item", line) for line in (lines or [empty])]
-
-
-def _cell(text: str, link: str | None = None) -> list[dict[str, Any]]:
-    return _rt(text, link=link) if text else []
-
-
-def _row(cells: list[list[dict[str, Any]]]) -> dict[str, Any]:
-    return {"object": "block", "type": "table_row", "table_row": {"cells": cells}}
-
-
-def _table(plan: SprintPlan) -> dict[str, Any]:
-    header = ["Priority", "Item", "RICE", "Strategic Alignment", "Effort", "Owner", "Notes"]
-    rows = [_row([_cell(h) for h in header])]
-    items: tuple[PlanItem, ...] = (*plan.items, *plan.stretch)
-    rows.extend(
-        _row(
-            [
-                _cell(item.priority),
-                _cell(item.candidate.name, item.candidate.url),
-                _cell(fmt1(item.rice) if item.rice is not None else "—"),
-                _cell(item.alignment or "—"),
-                _cell(f"{num(item.effort)} pw"),
-                _cell(item.owner or "—"),
-                _cell("; ".join(item.notes)),
-            ]
-        )
-        for item in items
-    )
-    return {
-        "object": "block",
-        "type": "table",
-        "table": {"table_width": len(header), "has_column_header": True, "has_row_header": False, "children": rows},
-    }
-
-
-def page_blocks(plan: SprintPlan, policy: Policy, markdown_leadership: str) -> list[dict[str, Any]]:
-    """The sprint page's content, top to bottom. Pure: same plan -> same blocks (so the fingerprint is stable)."""
-    summary = build_summary(plan, policy)
-    blocks: list[dict[str, Any]] = [
-        _block("heading_2", "Stakeholder summary"),
-        {
-            "object": "block",
-            "type": "paragraph",
-            "paragraph": {"rich_text": _rt(f"Subject: {summary.subject}", bold=True)},
-        },
-    ]
-    for heading, lines in (
-        ("What we're building this sprint", summary.building),
-        ("What we're NOT building this sprint (and why)", summary.not_building),
-        ("Key trade-offs we made", summary.tradeoffs),
-        ("What we need from you", summary.asks),
-        ("Risks", summary.risks),
-    ):
-        blocks += [_block("heading_3", heading), *_bullets(lines)]
-    blocks.append(_block("heading_2", f"Sprint {plan.sprint} — {plan.start.isoformat()} to {plan.end.isoformat()}"))
-    blocks.append(
-        _block(
-            "paragraph",
-            f"Capacity: {fmt1(plan.plan_limit)} person-weeks may be planned; {fmt1(plan.planned_effort)} are.",
-        )
-    )
-    if plan.empty_reason:
-        blocks.append(_block("callout", plan.empty_reason, icon={"type": "emoji", "emoji": "⚠️"}))
-    blocks.append(_table(plan))
-    blocks.append(_block("heading_2", "Capacity, step by step"))
-    blocks += _bullets(
-        [f"{step.label}: {num(step.person_weeks)} pw — {step.explanation}" for step in plan.capacity_steps]
-    )
-    if plan.capacity_note:
-        blocks.append(_block("paragraph", plan.capacity_note))
-    if plan.ops_bugs:
-        blocks.append(_block("heading_3", "Bugs paid for by the bugs/ops share"))
-        blocks += _bullets([f"{c.severity or '?'} — {c.name}" for c in plan.ops_bugs])
-    blocks.append(_block("heading_2", "Zombies: re-prioritize or kill"))
-    blocks += _bullets([z.text for z in plan.zombies], empty="No item has waited 3+ sprints.")
-    leadership = [line for line in markdown_leadership.splitlines() if line.strip()]
-    blocks.append(
-        {
-            "object": "block",
-            "type": "toggle",
-            "toggle": {
-                "rich_text": _rt("Leadership version (summary only — copy into the email)"),
-                "children": [_block("paragraph", line.replace("**", "")) for line in leadership[:90]],
-            },
+    def log_fields(self) -> dict[str, object]:
+        """What `report.done` logs: the page and the plan's size, never row content."""
+        return {
+            "page": self.page_action,
+            "page_id": self.page_id,
+            "planned": self.planned,
+            "planned_effort": self.planned_effort,
+            "plan_limit": self.plan_limit,
+            "rows_written": self.rows_written,
+            "notion_calls": self.notion_calls,
         }
-    )
-    return blocks
-
-
-def fingerprint(blocks: list[dict[str, Any]]) -> str:
-    return hashlib.sha256(json.dumps(blocks, sort_keys=True, ensure_ascii=False).encode()).hexdigest()[:16]
-
-
-def header_block(print_: str, plan: SprintPlan, candidates: int) -> dict[str, Any]:
-    return _block(
-        "callout",
-        f"Generated by backlog from {candidates} candidates. Edit the rows in backlog-candidates, then run "
-        f"`backlog report --sprint {plan.sprint}` again to refresh this page. ({FINGERPRINT_PREFIX}{print_})",
-        icon={"type": "emoji", "emoji": "🤖"},
-    )
 
 
 # ------------------------------------------------------------------------------------------ the pipeline
@@ -216,6 +119,67 @@ def row_updates(plan: SprintPlan, rows: dict[str, Row]) -> dict[str, dict[str, A
     return updates
 
 
+def _plan(rows: Iterable[Row], policy: Policy, sprint: int, start: date) -> SprintPlan:
+    candidates = [row_to_candidate(row) for row in rows]
+    return plan_sprint(candidates, score_backlog(candidates, policy), policy, sprint, start)
+
+
+def _settled_plan(
+    rows: dict[str, Row], policy: Policy, sprint: int, start: date
+) -> tuple[SprintPlan, dict[str, dict[str, Any]]]:
+    """The plan as the backlog will be once this report's own row writes landed, and those writes.
+
+    The page shows Sprints Waiting + 1 and Status Planned already, so re-running finds the same content and
+    writes nothing.
+    """
+    updates = row_updates(_plan(rows.values(), policy, sprint, start), rows)
+    after = [replace(row, values={**row.values, **updates.get(pid, {})}) for pid, row in rows.items()]
+    return _plan(after, policy, sprint, start), updates
+
+
+@dataclass(frozen=True)
+class _PageWrite:
+    page_id: str | None
+    url: str | None
+    action: str  # created | updated | unchanged
+
+
+def _write_page(gateway: NotionGateway, page: SprintPage, sprint: int, *, dry_run: bool) -> _PageWrite:
+    """Create the sprint's page, or rewrite its content only when the fingerprint says it changed."""
+    parent = gateway.parent_page_id()
+    page_id = _find_sprint_page(gateway, parent, sprint)
+    if page_id is None:
+        if dry_run:
+            return _PageWrite(None, None, "created")
+        new_id, url = gateway.create_page(parent, page.title, page.content, icon="🗓️")
+        return _PageWrite(new_id, url, "created")
+    url = gateway.page_url(page_id)
+    if _page_fingerprint(gateway, page_id) == page.fingerprint:
+        return _PageWrite(page_id, url, "unchanged")
+    if not dry_run:
+        gateway.replace_children(page_id, page.content)
+    return _PageWrite(page_id, url, "updated")
+
+
+def _write_rows(
+    gateway: NotionGateway, rows: dict[str, Row], updates: dict[str, dict[str, Any]], sprint: int, *, dry_run: bool
+) -> tuple[int, list[tuple[str, str]]]:
+    """Write each row's report-owned values; a failed row is reported and the others still written."""
+    if dry_run:
+        return len(updates), []  # what a real run would write
+    written = 0
+    failed: list[tuple[str, str]] = []
+    for pid, values in updates.items():
+        name = rows[pid].values.get("Name") or pid
+        try:
+            gateway.update_properties(pid, values, what=f"marking {name!r} for sprint {sprint}")
+            written += 1
+        except NotionError as exc:
+            failed.append((pid, str(exc)))
+            log.error("report.row_failed", page_id=pid, name=name, error=str(exc))
+    return written, failed
+
+
 def run_report(
     gateway: NotionGateway,
     policy: Policy,
@@ -225,75 +189,23 @@ def run_report(
     dry_run: bool = False,
     audience: str = "engineering",
 ) -> ReportResult:
+    """Read the backlog, plan the sprint (pure), write the page and the rows, and say what was done."""
     calls_before = gateway.calls.total
     rows = {row.page_id: row for row in gateway.iter_rows()}
-    candidates = [row_to_candidate(row) for row in rows.values()]
-    plan = plan_sprint(candidates, score_backlog(candidates, policy), policy, sprint, start)
-    updates = row_updates(plan, rows)
-    # The page shows the backlog as it will be once this report's own row writes landed (Sprints Waiting + 1,
-    # Status Planned), so re-running it finds the same content and writes nothing.
-    after = {pid: replace(row, values={**row.values, **updates.get(pid, {})}) for pid, row in rows.items()}
-    settled = [row_to_candidate(row) for row in after.values()]
-    plan = plan_sprint(settled, score_backlog(settled, policy), policy, sprint, start)
+    plan, updates = _settled_plan(rows, policy, sprint, start)
+    page = render_sprint_page(plan, policy, candidates=len(rows))
+    wrote = _write_page(gateway, page, sprint, dry_run=dry_run)
+    written, failed = _write_rows(gateway, rows, updates, sprint, dry_run=dry_run)
     kind = cast(Literal["leadership", "engineering"], audience if audience == "leadership" else "engineering")
-    markdown = render_markdown(plan, policy, audience=kind)
-    blocks = page_blocks(plan, policy, render_markdown(plan, policy, audience="leadership"))
-    print_ = fingerprint(blocks)
-    title = f"Sprint {sprint} — {plan.start.isoformat()} to {plan.end.isoformat()}"
-    failed: list[tuple[str, str]] = []
-    page_id: str | None = None
-    page_url: str | None = None
-    action = "unchanged"
-
-    parent = gateway.parent_page_id()
-    page_id = _find_sprint_page(gateway, parent, sprint)
-    content = [header_block(print_, plan, len(candidates)), *blocks]
-    if page_id is None:
-        action = "created"
-        if not dry_run:
-            page_id, page_url = gateway.create_page(parent, title, content, icon="🗓️")
-    else:
-        page_url = gateway.page_url(page_id)
-        if _page_fingerprint(gateway, page_id) != print_:
-            action = "updated"
-            if not dry_run:
-                gateway.replace_children(page_id, content)
-
-    written = 0
-    for pid, values in updates.items():
-        if dry_run:
-            written += 1
-            continue
-        name = rows[pid].values.get("Name") or pid
-        try:
-            gateway.update_properties(pid, values, what=f"marking {name!r} for sprint {sprint}")
-            written += 1
-        except NotionError as exc:
-            failed.append((pid, str(exc)))
-            log.error("report.row_failed", page_id=pid, name=name, error=str(exc))
     result = ReportResult(
         plan=plan,
-        markdown=markdown,
-        page_id=page_id,
-        page_url=page_url,
-        page_action=action,
+        markdown=render_markdown(plan, policy, audience=kind),
+        page_id=wrote.page_id,
+        page_url=wrote.url,
+        page_action=wrote.action,
         rows_written=written,
-        planned=len(plan.items),
-        planned_effort=plan.planned_effort,
-        plan_limit=plan.plan_limit,
         notion_calls=gateway.calls.total - calls_before,
         failed=failed,
     )
-    log.info(
-        "report.done",
-        sprint=sprint,
-        page=action,
-        page_id=page_id,
-        planned=len(plan.items),
-        planned_effort=plan.planned_effort,
-        plan_limit=plan.plan_limit,
-        rows_written=written,
-        notion_calls=result.notion_calls,
-        dry_run=dry_run,
-    )
+    log.info("report.done", sprint=sprint, **result.log_fields(), dry_run=dry_run)
     return result

@@ -21,7 +21,7 @@ POLICY = Policy()
 SPRINT_1 = date(2026, 1, 12)
 SPRINT_2 = date(2026, 1, 26)
 TITLE_1 = "Sprint 1 — 2026-01-12 to 2026-01-25"
-PICKED = {"latency", "webhooks", "escalation", "hipaa"}  # the seed's plan (see tests/test_planner.py)
+PICKED = {"latency", "webhooks", "escalation", "hipaa"}  # the seed's plan (see tests/scoring/test_planner.py)
 WAITING = {"analytics", "multilang", "wakeword"}  # eligible, not picked
 BLOCKED = {"soc2", "salesforce"}
 

@@ -1,0 +1,83 @@
+"""Sprint capacity, step by step (seed step 3): gross team weeks down to the plan limit, and the sprint's dates.
+
+Kept apart from the planner so the arithmetic a PM checks on the sprint page is one small readable module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from scoring.policy import Capacity
+from scoring.scales import fmt1, num
+
+SEED_FEATURE_CAPACITY = (12.0, 14.0)  # the seed: "about 12-14 person-weeks of feature capacity per sprint"
+
+
+@dataclass(frozen=True)
+class CapacityStep:
+    """One line of the capacity math: what it is, person-weeks (negative = deducted), how it was computed."""
+
+    label: str
+    person_weeks: float
+    explanation: str
+
+
+def _pct(share: float) -> str:
+    return f"{num(share * 100)} %"
+
+
+def capacity_steps(capacity: Capacity) -> tuple[list[CapacityStep], float, float]:
+    """Gross team weeks minus on-call, bugs/ops, overhead and days off; × max_plan_share = the plan limit."""
+    engineers = sum(capacity.engineers.values())
+    roles = ", ".join(f"{count} {role}" for role, count in capacity.engineers.items())
+    weeks = capacity.sprint_weeks
+    gross = engineers * weeks
+    on_call = capacity.on_call_engineers * capacity.on_call_share * weeks
+    bugs_ops = gross * capacity.bugs_ops_share
+    overhead = gross * capacity.overhead_share
+    days_off = capacity.days_off / 5
+    feature = max(0.0, gross - on_call - bugs_ops - overhead - days_off)
+    limit = feature * capacity.max_plan_share
+    deductions = f"{num(gross)} − {num(on_call)} − {num(bugs_ops)} − {num(overhead)} − {num(days_off)}"
+    steps = [
+        CapacityStep("Team", gross, f"{engineers} engineers ({roles}) × {num(weeks)} weeks"),
+        CapacityStep(
+            "On-call",
+            -on_call,
+            f"{capacity.on_call_engineers} engineers × {_pct(capacity.on_call_share)} × {num(weeks)} weeks",
+        ),
+        CapacityStep("Bugs and ops", -bugs_ops, f"{_pct(capacity.bugs_ops_share)} of {num(gross)}"),
+        CapacityStep("Meetings, reviews, overhead", -overhead, f"{_pct(capacity.overhead_share)} of {num(gross)}"),
+        CapacityStep("Days off", -days_off, f"{num(capacity.days_off)} person-days ÷ 5"),
+        CapacityStep("Feature capacity", feature, deductions),
+        CapacityStep("Plan limit", limit, f"{_pct(capacity.max_plan_share)} of {num(feature)}: never plan more"),
+    ]
+    return steps, feature, limit
+
+
+def capacity_note(capacity: Capacity, feature: float, limit: float) -> str:
+    """Compare with the seed's own estimate, but only for the seed's team (other teams get no note)."""
+    # Days off and the plan share do not change "feature capacity" as the seed means it, so the comparison
+    # holds whatever they are.
+    varying = {"days_off", "max_plan_share", "zombie_after_sprints"}
+    if capacity.model_dump(exclude=varying) != Capacity().model_dump(exclude=varying):
+        return ""
+    low, high = SEED_FEATURE_CAPACITY
+    gross = sum(capacity.engineers.values()) * capacity.sprint_weeks
+    if low <= feature <= high:
+        return f"Matches the seed's estimate of about {num(low)}–{num(high)} person-weeks of feature capacity."
+    inside = "inside" if low <= limit <= high else "outside"
+    return (
+        f"The seed estimates about {num(low)}–{num(high)} person-weeks of feature capacity; this step-by-step math "
+        f"gives {fmt1(feature)} (bugs/ops and overhead taken as shares of the full {num(gross)} pw). "
+        f"The {_pct(capacity.max_plan_share)} plan limit, {fmt1(limit)} pw, is {inside} the seed's range."
+    )
+
+
+def sprint_end(start: date, capacity: Capacity) -> date:
+    """The sprint's last day: `sprint_weeks` whole weeks from the start, inclusive."""
+    return start + timedelta(days=round(capacity.sprint_weeks * 7) - 1)
+
+
+__all__ = ["SEED_FEATURE_CAPACITY", "CapacityStep", "capacity_note", "capacity_steps", "sprint_end"]
