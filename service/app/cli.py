@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from connectors.registry import CONNECTORS
 from service.app.frame import CommandError, command, load_settings
@@ -210,7 +211,7 @@ def serve(
     try:
         app_, worker = build_service(settings)
     except (ConfigError, NotionError) as exc:
-        err.print(f"[red]serve:[/red] {exc}")
+        err.print(f"[red]serve:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_CONFIG) from None
     worker.start()
     uvicorn.run(app_, host=host, port=port, log_config=None, access_log=False)

@@ -12,6 +12,7 @@ from typing import Any
 
 import typer
 from pydantic import ValidationError
+from rich.markup import escape
 
 from service.app.render import err
 from service.app.runlock import RunLock, RunLockHeldError
@@ -40,7 +41,7 @@ def load_settings(**overrides: Any) -> Settings:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors(include_url=False)
         )
-        err.print(f"[red]configuration error[/red]: {problems}")
+        err.print(f"[red]configuration error[/red]: {escape(problems)}")
         raise typer.Exit(EXIT_CONFIG) from None
     configure_logging(settings.backlog_log_level, settings.backlog_log_format)
     register_secrets(
@@ -86,7 +87,7 @@ def hold_run_lock(settings: Settings) -> RunLock:
     try:
         lock.acquire()
     except RunLockHeldError as exc:
-        err.print(f"[yellow]backlog run:[/yellow] {exc}")
+        err.print(f"[yellow]backlog run:[/yellow] {escape(str(exc))}")
         raise typer.Exit(EXIT_FAILED) from None
     return lock
 
@@ -96,16 +97,16 @@ def _known_errors(name: str) -> Iterator[None]:
     try:
         yield
     except CommandError as exc:
-        err.print(f"[red]{name}:[/red] {exc}")
+        err.print(f"[red]{name}:[/red] {escape(str(exc))}")
         raise typer.Exit(exc.code) from None
     except ConfigError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
+        err.print(f"[red]configuration error:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_CONFIG) from None
     except (NotionAuthError, NotionNotFoundError) as exc:
-        err.print(f"[red]{name}:[/red] {exc}")
+        err.print(f"[red]{name}:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_CONFIG) from None
     except NotionError as exc:
-        err.print(f"[red]{name} failed:[/red] {exc}")
+        err.print(f"[red]{name} failed:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_FAILED) from None
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any, Self
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from service.app.progress import SyncProgress
@@ -32,15 +33,15 @@ STATUS_STYLE = {"ok": "green", "skipped": "dim", "failed": "red", "config-error"
 def render_init(report: InitReport, *, dry_run: bool = False) -> None:
     verb = "would create" if dry_run else "created"
     if report.created:
-        out.print(f"[green]{verb}[/green] database {report.ref.title!r}: {report.ref.url}")
+        out.print(f"[green]{verb}[/green] database {escape(repr(report.ref.title))}: {report.ref.url}")
     else:
-        out.print(f"adopted database {report.ref.title!r}: {report.ref.url}")
+        out.print(f"adopted database {escape(repr(report.ref.title))}: {report.ref.url}")
     if report.added_properties:
-        out.print(f"  added properties: {', '.join(report.added_properties)}")
+        out.print(f"  added properties: {escape(', '.join(report.added_properties))}")
     if report.added_options:
-        out.print(f"  added select options: {', '.join(report.added_options)}")
+        out.print(f"  added select options: {escape(', '.join(report.added_options))}")
     for problem in report.problems:
-        err.print(f"  [yellow]fix needed:[/yellow] {problem}")
+        err.print(f"  [yellow]fix needed:[/yellow] {escape(str(problem))}")
     if not report.created and not report.added_properties and not report.added_options and not report.problems:
         out.print("  schema up to date: nothing to change")
 
@@ -57,14 +58,14 @@ def render_sync(report: SyncReport) -> None:
     out.print(table)
     for s in report.sources:
         if s.message:
-            out.print(f"  {s.source}: {s.message}")
+            out.print(f"  {s.source}: {escape(s.message)}")
         for problem in s.problems:
-            out.print(f"  [yellow]{problem}[/yellow]")
+            out.print(f"  [yellow]{escape(problem)}[/yellow]")
         if report.dry_run:
             for title in s.would_create:
-                out.print(f"  would create: {title}")
+                out.print(f"  would create: {escape(title)}")
             for title in s.would_update:
-                out.print(f"  would update: {title}")
+                out.print(f"  would update: {escape(str(title))}")
     out.print(f"Notion writes: {report.notion_writes}; took {report.duration_s:.1f}s")
 
 
@@ -72,13 +73,13 @@ def render_score(report: ScoreReport, *, dry_run: bool = False) -> None:
     if dry_run:
         for name, changes in report.changes:
             shown = ", ".join(f"{k}={v}" for k, v in changes.items() if k != "Score Note")
-            out.print(f"  would write {name}: {shown}")
+            out.print(f"  would write {escape(name)}: {escape(shown)}")
     out.print(
         f"score: {report.read} rows read, {report.written} {'would be ' if dry_run else ''}written, "
         f"{report.unchanged} unchanged, {report.unscored} not scorable (see Score Note), {len(report.failed)} failed"
     )
     for page, message in report.failed:
-        err.print(f"  [red]{page}[/red]: {message}")
+        err.print(f"  [red]{page}[/red]: {escape(message)}")
 
 
 def render_report(result: ReportResult, *, sprint: int, dry_run: bool = False, out_file: Path | None = None) -> None:
@@ -98,7 +99,7 @@ def render_report(result: ReportResult, *, sprint: int, dry_run: bool = False, o
 def render_pm_edits(report: PmEditsReport) -> None:
     out.print(f"PM edits applied to {report.written} rows (RICE inputs, OKRs, overrides, blockers, merges)")
     for problem in report.problems:
-        err.print(f"  [yellow]{problem}[/yellow]")
+        err.print(f"  [yellow]{escape(problem)}[/yellow]")
 
 
 def render_settings(settings: Settings) -> None:
@@ -107,7 +108,7 @@ def render_settings(settings: Settings) -> None:
     for col in ("setting", "value", "default", "meaning"):
         table.add_column(col)
     for name, default, meaning in settings_table():
-        table.add_row(name, _shown(getattr(settings, name.lower())), default, meaning)
+        table.add_row(name, escape(_shown(getattr(settings, name.lower()))), escape(default), escape(meaning))
     out.print(table)
 
 
@@ -151,7 +152,7 @@ class StepView:
     def step_done(self, step: StepResult) -> None:
         self._stop_progress()
         if step.error is not None:
-            err.print(f"[red]{step.name} failed:[/red] {step.error}")
+            err.print(f"[red]{step.name} failed:[/red] {escape(step.error)}")
         self.render(step.report)
 
     def render(self, report: object) -> None:

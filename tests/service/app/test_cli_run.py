@@ -253,3 +253,18 @@ def test_demo_walks_every_step_under_its_heading_and_writes_the_summary(
     assert again.exit_code == 0, again.output
     assert "Notion writes: 0;" in again.stdout
     assert "writes 0)" in again.stderr
+
+
+def test_an_error_naming_a_policy_key_in_brackets_is_printed_whole(
+    runner: CliRunner, sandbox_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rich would read "[capacity.velocity]" as markup and drop it: the one thing that says where to fix it."""
+    policy = tmp_path / "backlog.toml"
+    policy.write_text("[capacity]\nvelocity = 9\n", encoding="utf-8")
+    monkeypatch.setenv("BACKLOG_CONFIG", str(policy))
+    assert runner.invoke(app, ["init"]).exit_code == 0
+
+    result = runner.invoke(app, ["score"])
+
+    assert result.exit_code == 2
+    assert "backlog.toml: [capacity.velocity] Extra inputs are not permitted" in flat(result.output)
