@@ -9,11 +9,12 @@ from __future__ import annotations
 import logging
 import re
 import sys
-from collections.abc import Iterable, MutableMapping
-from typing import Any
+from collections.abc import Iterable
+from typing import Any, TextIO, cast
 
 import structlog
 from pydantic import SecretStr
+from structlog.typing import EventDict, FilteringBoundLogger, Processor, WrappedLogger
 
 _SECRET_KEYS = re.compile(r"(token|secret|password|authorization|api_key|access_key)", re.IGNORECASE)
 _SECRET_PATTERNS: list[tuple[re.Pattern[str], str]] = [
@@ -63,7 +64,7 @@ def _redact(value: Any) -> Any:
     return value
 
 
-def redact_processor(_logger: Any, _name: str, event_dict: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+def redact_processor(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
     """structlog processor: no secret value survives into the rendered line."""
     for key in list(event_dict):
         value = event_dict[key]
@@ -74,20 +75,20 @@ def redact_processor(_logger: Any, _name: str, event_dict: MutableMapping[str, A
     return event_dict
 
 
-def configure_logging(level: str = "INFO", fmt: str = "auto", stream: Any = None) -> None:
+def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | None = None) -> None:
     """Configure structlog and stdlib logging once. `fmt`: auto (console on a TTY, else JSON), json, console."""
     out = stream or sys.stderr
     use_json = fmt == "json" or (fmt == "auto" and not out.isatty())
     numeric = logging.getLevelName(level.upper())
     if not isinstance(numeric, int):
         numeric = logging.INFO
-    shared: list[Any] = [
+    shared: list[Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.processors.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         redact_processor,
     ]
-    renderer: Any
+    renderer: Processor
     if use_json:
         shared.append(structlog.processors.format_exc_info)
         renderer = structlog.processors.JSONRenderer()
@@ -105,6 +106,7 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: Any = None
         logging.getLogger(noisy).setLevel(logging.DEBUG if numeric <= logging.DEBUG else logging.WARNING)
 
 
-def get_logger(name: str | None = None) -> Any:
-    """Module-level logger: `log = get_logger(__name__)`."""
-    return structlog.get_logger(name)
+def get_logger(name: str | None = None) -> FilteringBoundLogger:
+    """Module-level logger: `log = get_logger(__name__)`. The type is what `configure_logging` wraps every logger
+    in (`make_filtering_bound_logger`); before that, structlog's default wrapper has the same methods."""
+    return cast(FilteringBoundLogger, structlog.get_logger(name))

@@ -13,6 +13,7 @@ from pydantic import ValidationError
 
 from scoring.policy import Policy
 from service.logging import get_logger
+from service.settings import Settings
 
 log = get_logger(__name__)
 
@@ -41,3 +42,9 @@ def load_policy(path: Path, *, explicit: bool = False) -> Policy:
             f"[{'.'.join(str(p) for p in err['loc'])}] {err['msg']}" for err in exc.errors(include_url=False)
         )
         raise ConfigError(f"{path}: {problems}") from None
+
+
+def policy_for(settings: Settings) -> Policy:
+    """The policy at BACKLOG_CONFIG; it must exist only when the operator set BACKLOG_CONFIG (a fresh machine runs
+    on the seed's defaults)."""
+    return load_policy(settings.backlog_config, explicit="backlog_config" in settings.model_fields_set)

@@ -1,5 +1,6 @@
-"""The `backlog` command line. Every command: settings -> logging (once) -> gateway -> pipeline -> a summary
-with the Notion calls it made. Exit codes: 0 ok, 1 something failed (named above the summary), 2 configuration.
+"""The `backlog` command line. Every command: parse -> one pipeline inside the command frame (settings, logging,
+gateway, errors -> exit codes, the Notion call count; `frame.py`) -> render (`render.py`) -> exit code.
+Exit codes: 0 ok, 1 something failed (named above the summary), 2 configuration.
 
 With no NOTION_TOKEN every command runs against the local Notion sandbox (BACKLOG_SANDBOX_PATH), so the whole
 tool works on a fresh machine; `backlog sandbox` serves that file with a read-only HTML view.
@@ -7,27 +8,34 @@ tool works on a fresh machine; `backlog sandbox` serves that file with a read-on
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
-from rich.console import Console
-from rich.table import Table
+from rich.markup import escape
 
-from service.logging import configure_logging, get_logger, register_secrets
-from service.notion.gateway import (
-    NotionAuthError,
-    NotionError,
-    NotionGateway,
-    NotionNotFoundError,
+from connectors.registry import CONNECTORS
+from service.app.frame import CommandError, command, load_settings
+from service.app.progress import SyncProgress
+from service.app.render import (
+    CycleView,
+    DemoView,
+    err,
+    out,
+    render_init,
+    render_report,
+    render_score,
+    render_settings,
+    render_sync,
 )
-from service.policy_file import ConfigError, load_policy
-from service.settings import Settings, settings_table
+from service.notion.gateway import NotionError
+from service.pipelines.cycle import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, SprintTarget, run_cycle
+from service.pipelines.demo import export_overrides, run_demo
+from service.pipelines.report import run_report
+from service.pipelines.score import run_score
+from service.pipelines.sync import run_sync
+from service.policy_file import ConfigError, policy_for
 
 app = typer.Typer(
     help="Backlog grooming inside Notion: gather feedback (sync), score it (RICE), plan the sprint (report).\n\n"
@@ -37,91 +45,46 @@ app = typer.Typer(
     add_completion=False,
     rich_markup_mode="markdown",
 )
-# Off a terminal (cron, CI, `make demo | tee`) rich would wrap tables at 80 columns; give them room instead.
-out = Console(width=None if sys.stdout.isatty() else 140)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 140)
-log = get_logger(__name__)
 
-EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
+DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")]
 
 
-class CommandError(Exception):
-    """Stop the command with a message and an exit code."""
-
-    def __init__(self, message: str, code: int = EXIT_CONFIG) -> None:
-        super().__init__(message)
-        self.code = code
-
-
-def load_settings(**overrides: Any) -> Settings:
-    """Settings + logging configured once for this process; secrets registered for redaction."""
+# ---------------------------------------------------------------------------------------------------- parsing
+def parse_since(value: str | None) -> datetime | None:
+    if not value:
+        return None
     try:
-        settings = Settings.load(**overrides)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(str(p) for p in e['loc']).upper()}: {e['msg']}" for e in exc.errors(include_url=False)
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD or an ISO timestamp") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def parse_start(value: str | None, *, param: str = "--start") -> date:
+    """A sprint's first day; default next Monday."""
+    if not value:
+        return next_monday(datetime.now(UTC).date())
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD", param_hint=param) from None
+
+
+def next_monday(today: date) -> date:
+    return today + timedelta(days=(7 - today.weekday()) % 7 or 7)
+
+
+def check_sources(names: list[str] | None) -> None:
+    """A typo is named before any Notion call, whatever state the workspace is in."""
+    unknown = [name for name in names or [] if name.lower() not in CONNECTORS]
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown source {', '.join(map(repr, unknown))}; choose from {', '.join(CONNECTORS)}",
+            param_hint="--source",
         )
-        err.print(f"[red]configuration error[/red]: {problems}")
-        raise typer.Exit(EXIT_CONFIG) from None
-    configure_logging(settings.backlog_log_level, settings.backlog_log_format)
-    register_secrets(
-        [
-            settings.notion_token,
-            settings.notion_webhook_secret,
-            settings.backlog_api_token,
-            settings.zendesk_api_token,
-            settings.zendesk_oauth_token,
-            settings.g2_api_token,
-            settings.gong_access_key,
-            settings.gong_access_key_secret,
-            settings.github_token,
-            settings.discord_bot_token,
-        ]
-    )
-    return settings
 
 
-@contextmanager
-def command(name: str, **overrides: Any) -> Iterator[tuple[Settings, NotionGateway]]:
-    """Common frame: build settings and gateway, turn known errors into exit codes, print the call count."""
-    settings = load_settings(**overrides)
-    gateway: NotionGateway | None = None
-    try:
-        gateway = NotionGateway.from_settings(settings)
-        where = f"sandbox {settings.backlog_sandbox_path}" if gateway.is_sandbox else settings.notion_api_url
-        log.info("command.start", command=name, notion=where)
-        yield settings, gateway
-    except CommandError as exc:
-        err.print(f"[red]{name}:[/red] {exc}")
-        raise typer.Exit(exc.code) from None
-    except ConfigError as exc:
-        err.print(f"[red]configuration error:[/red] {exc}")
-        raise typer.Exit(EXIT_CONFIG) from None
-    except (NotionAuthError, NotionNotFoundError) as exc:
-        err.print(f"[red]{name}:[/red] {exc}")
-        raise typer.Exit(EXIT_CONFIG) from None
-    except NotionError as exc:
-        err.print(f"[red]{name} failed:[/red] {exc}")
-        raise typer.Exit(EXIT_FAILED) from None
-    finally:
-        if gateway is not None:
-            print_calls(gateway)
-            gateway.close()
-
-
-def print_calls(gateway: NotionGateway) -> None:
-    calls = gateway.calls
-    detail = ", ".join(f"{k} {v}" for k, v in sorted(calls.by_endpoint().items())) or "none"
-    err.print(f"Notion calls: {calls.total} (reads {calls.reads}, writes {calls.writes}) — {detail}")
-    log.info("notion.calls", total=calls.total, reads=calls.reads, writes=calls.writes, by_endpoint=calls.by_endpoint())
-
-
-def policy_for(settings: Settings) -> Any:
-    explicit = "backlog_config" in settings.model_fields_set
-    return load_policy(settings.backlog_config, explicit=explicit)
-
-
-# ---------------------------------------------------------------------------------------------------- init
+# ---------------------------------------------------------------------------------------------------- commands
 @app.command()
 def init(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Report what would change; write nothing.")] = False,
@@ -133,37 +96,9 @@ def init(
     Running it twice changes nothing.
     """
     with command("init") as (_settings, gateway):
-        code = do_init(gateway, dry_run=dry_run)
-    raise typer.Exit(code)
-
-
-def do_init(gateway: NotionGateway, *, dry_run: bool = False) -> int:
-    report = gateway.init_database(dry_run=dry_run)
-    verb = "would create" if dry_run else "created"
-    if report.created:
-        out.print(f"[green]{verb}[/green] database {report.ref.title!r}: {report.ref.url}")
-    else:
-        out.print(f"adopted database {report.ref.title!r}: {report.ref.url}")
-    if report.added_properties:
-        out.print(f"  added properties: {', '.join(report.added_properties)}")
-    if report.added_options:
-        out.print(f"  added select options: {', '.join(report.added_options)}")
-    for problem in report.problems:
-        err.print(f"  [yellow]fix needed:[/yellow] {problem}")
-    if not report.created and not report.added_properties and not report.added_options and not report.problems:
-        out.print("  schema up to date: nothing to change")
-    return EXIT_CONFIG if report.problems else EXIT_OK
-
-
-# ---------------------------------------------------------------------------------------------------- sync
-def parse_since(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-    except ValueError:
-        raise typer.BadParameter(f"{value!r} is not a date; use YYYY-MM-DD or an ISO timestamp") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        report = gateway.init_database(dry_run=dry_run)
+        render_init(report, dry_run=dry_run)
+    raise typer.Exit(EXIT_CONFIG if report.problems else EXIT_OK)
 
 
 @app.command()
@@ -175,7 +110,7 @@ def sync(
     since: Annotated[
         str | None, typer.Option(help="Read items updated since this date (overrides the cursor from Notion).")
     ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
+    dry_run: DryRun = False,
 ) -> None:
     """Gather feedback from every configured source into backlog-candidates (seed step 1).
 
@@ -184,64 +119,23 @@ def sync(
     export file is skipped with a line saying what to set. Exit 0 when all ran, 1 when a source failed, 2 for a
     configuration error.
     """
-    from connectors.registry import CONNECTORS
-
-    unknown = [name for name in source or [] if name.lower() not in CONNECTORS]
-    if unknown:  # a typo is named before any Notion call, whatever state the workspace is in
-        raise typer.BadParameter(
-            f"unknown source {', '.join(map(repr, unknown))}; choose from {', '.join(CONNECTORS)}",
-            param_hint="--source",
-        )
+    check_sources(source)
+    window_start = parse_since(since)
     with command("sync") as (settings, gateway):
-        code = do_sync(settings, gateway, sources=source, since=parse_since(since), dry_run=dry_run)
-    raise typer.Exit(code)
+        policy = policy_for(settings)
+        gateway.database()
+        with SyncProgress(err) as shown:
+            report = run_sync(
+                settings, gateway, policy, sources=source, since=window_start, dry_run=dry_run, on_event=shown
+            )
+        render_sync(report)
+    raise typer.Exit(report.exit_code)
 
 
-def do_sync(
-    settings: Settings,
-    gateway: NotionGateway,
-    *,
-    sources: list[str] | None = None,
-    since: datetime | None = None,
-    dry_run: bool = False,
-) -> int:
-    from service.app.progress import SyncProgress
-    from service.pipelines.sync import run_sync
-
-    policy = policy_for(settings)
-    gateway.database()
-    with SyncProgress(err) as progress:
-        report = run_sync(settings, gateway, policy, sources=sources, since=since, dry_run=dry_run, on_event=progress)
-    table = Table(title="sync" + (" (dry run: nothing written)" if dry_run else ""))
-    for col in ("source", "status", "fetched", "created", "updated", "unchanged", "skipped", "failed", "Notion calls"):
-        table.add_column(col, justify="left" if col in ("source", "status") else "right")
-    for s in report.sources:
-        style = {"ok": "green", "skipped": "dim", "failed": "red", "config-error": "red"}.get(s.status, "")
-        table.add_row(
-            s.source,
-            f"[{style}]{s.status}[/{style}]",
-            *(str(v) for v in (s.fetched, s.created, s.updated, s.unchanged, s.skipped, s.failed, s.notion_calls)),
-        )
-    out.print(table)
-    for s in report.sources:
-        if s.message:
-            out.print(f"  {s.source}: {s.message}")
-        for problem in s.problems:
-            out.print(f"  [yellow]{problem}[/yellow]")
-        if dry_run:
-            for title in s.would_create:
-                out.print(f"  would create: {title}")
-            for title in s.would_update:
-                out.print(f"  would update: {title}")
-    out.print(f"Notion writes: {report.notion_writes}; took {report.duration_s:.1f}s")
-    return report.exit_code
-
-
-# ---------------------------------------------------------------------------------------------------- score
 @app.command()
 def score(
     page: Annotated[str | None, typer.Option("--page", help="Re-read this page first (it changed).")] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")] = False,
+    dry_run: DryRun = False,
 ) -> None:
     """Write RICE, Rank and Score Note to every candidate (seed steps 2–3); only rows whose values changed.
 
@@ -249,33 +143,11 @@ def score(
     Where Reach or Confidence is empty, a suggestion from the evidence is used and marked as such in Score Note.
     """
     with command("score") as (settings, gateway):
-        code = do_score(settings, gateway, page_id=page, dry_run=dry_run)
-    raise typer.Exit(code)
-
-
-def do_score(settings: Settings, gateway: NotionGateway, *, page_id: str | None = None, dry_run: bool = False) -> int:
-    from service.pipelines.score import run_score
-
-    policy = policy_for(settings)
-    gateway.database()
-    report = run_score(gateway, policy, page_id=page_id, dry_run=dry_run)
-    if dry_run:
-        for name, changes in report.changes:
-            out.print(
-                f"  would write {name}: " + ", ".join(f"{k}={v}" for k, v in changes.items() if k != "Score Note")
-            )
-    out.print(
-        f"score: {report.read} rows read, {report.written} {'would be ' if dry_run else ''}written, "
-        f"{report.unchanged} unchanged, {report.unscored} not scorable (see Score Note), {len(report.failed)} failed"
-    )
-    for page, message in report.failed:
-        err.print(f"  [red]{page}[/red]: {message}")
-    return report.exit_code
-
-
-# ---------------------------------------------------------------------------------------------------- report
-def next_monday(today: date) -> date:
-    return today + timedelta(days=(7 - today.weekday()) % 7 or 7)
+        policy = policy_for(settings)
+        gateway.database()
+        report = run_score(gateway, policy, page_id=page, dry_run=dry_run)
+        render_score(report, dry_run=dry_run)
+    raise typer.Exit(report.exit_code)
 
 
 @app.command()
@@ -294,43 +166,15 @@ def report(
 
     Re-running for the same sprint updates the same page; Sprints Waiting is counted once per sprint.
     """
-    start_date = date.fromisoformat(start) if start else next_monday(datetime.now(UTC).date())
+    first_day = parse_start(start)
     with command("report") as (settings, gateway):
-        code = do_report(
-            settings, gateway, sprint=sprint, start=start_date, dry_run=dry_run, out_file=out_file, audience=audience
-        )
-    raise typer.Exit(code)
+        policy = policy_for(settings)
+        gateway.database()
+        result = run_report(gateway, policy, sprint=sprint, start=first_day, dry_run=dry_run, audience=audience)
+        render_report(result, sprint=sprint, dry_run=dry_run, out_file=out_file)
+    raise typer.Exit(EXIT_OK)
 
 
-def do_report(
-    settings: Settings,
-    gateway: NotionGateway,
-    *,
-    sprint: int,
-    start: date,
-    dry_run: bool = False,
-    out_file: Path | None = None,
-    audience: str = "engineering",
-) -> int:
-    from service.pipelines.report import run_report
-
-    policy = policy_for(settings)
-    gateway.database()
-    result = run_report(gateway, policy, sprint=sprint, start=start, dry_run=dry_run, audience=audience)
-    if out_file:
-        out_file.write_text(result.markdown, encoding="utf-8")
-        out.print(f"summary written to {out_file}")
-    else:
-        sys.stdout.write(result.markdown + "\n")
-    out.print(
-        f"report: sprint {sprint}: {result.planned} planned ({result.planned_effort:g} of {result.plan_limit:g} "
-        f"person-weeks), page {'would be ' if dry_run else ''}{result.page_action}: {result.page_url or '-'}; "
-        f"{result.rows_written} rows updated"
-    )
-    return EXIT_OK
-
-
-# ---------------------------------------------------------------------------------------------------- run
 @app.command()
 def run(
     with_report: Annotated[bool, typer.Option("--report", help="Also write the sprint report.")] = False,
@@ -342,66 +186,14 @@ def run(
     A second `backlog run` while one holds the lock (BACKLOG_LOCK_PATH) exits at once with a message. Exit codes
     as `sync`. Each step logs one summary event with counts, Notion calls and duration.
     """
-    from service.app.runlock import RunLock, RunLockHeldError
-
     if with_report and sprint is None:
         raise typer.BadParameter("--report needs --sprint N")
-    settings = load_settings()
-    try:
-        lock = RunLock(settings.backlog_lock_path)
-        lock.acquire()
-    except RunLockHeldError as exc:
-        err.print(f"[yellow]backlog run:[/yellow] {exc}")
-        raise typer.Exit(EXIT_FAILED) from None
-    try:
-        with command("run") as (settings, gateway):
-            code = do_run(
-                settings,
-                gateway,
-                sprint=sprint if with_report else None,
-                start=date.fromisoformat(start) if start else None,
-            )
-    finally:
-        lock.release()
-    raise typer.Exit(code)
+    target = SprintTarget(sprint, parse_start(start)) if with_report and sprint is not None else None
+    with command("run", exclusive=True) as (settings, gateway), CycleView(sprint=sprint) as view:
+        result = run_cycle(settings, gateway, policy_for(settings), sprint=target, observer=view)
+    raise typer.Exit(result.exit_code)
 
 
-def do_run(settings: Settings, gateway: NotionGateway, *, sprint: int | None, start: date | None) -> int:
-    import time
-
-    steps: list[tuple[str, Any]] = [
-        ("sync", lambda: do_sync(settings, gateway)),
-        ("score", lambda: do_score(settings, gateway)),
-    ]
-    if sprint is not None:
-        steps.append(
-            (
-                "report",
-                lambda: do_report(
-                    settings, gateway, sprint=sprint, start=start or next_monday(datetime.now(UTC).date())
-                ),
-            )
-        )
-    worst = EXIT_OK
-    for name, step in steps:
-        began, calls = time.monotonic(), gateway.calls.total
-        try:
-            code = step()
-        except NotionError as exc:
-            err.print(f"[red]{name} failed:[/red] {exc}")
-            code = EXIT_FAILED
-        took = time.monotonic() - began
-        log.info(
-            "run.step", step=name, exit_code=code, notion_calls=gateway.calls.total - calls, duration_s=round(took, 2)
-        )
-        out.print(f"run: {name} exit {code}, {gateway.calls.total - calls} Notion calls, {took:.1f}s")
-        worst = max(worst, code)
-        if code == EXIT_CONFIG:
-            break
-    return worst
-
-
-# ---------------------------------------------------------------------------------------------------- serve
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -419,26 +211,23 @@ def serve(
     try:
         app_, worker = build_service(settings)
     except (ConfigError, NotionError) as exc:
-        err.print(f"[red]serve:[/red] {exc}")
+        err.print(f"[red]serve:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_CONFIG) from None
     worker.start()
     uvicorn.run(app_, host=host, port=port, log_config=None, access_log=False)
     worker.stop()
 
 
-# ---------------------------------------------------------------------------------------------------- doctor
 @app.command()
 def doctor() -> None:
     """Check Notion (token, parent page, database schema) and every configured source; print what to fix."""
     from service.pipelines.doctor import print_checks, run_checks
 
-    settings = load_settings()
-    checks = run_checks(settings)
+    checks = run_checks(load_settings())
     print_checks(checks, out)
     raise typer.Exit(EXIT_FAILED if any(c.required and not c.ok for c in checks) else EXIT_OK)
 
 
-# ---------------------------------------------------------------------------------------------------- sandbox
 @app.command()
 def sandbox(
     port: Annotated[int, typer.Option(help="Port on 127.0.0.1.")] = 8787,
@@ -461,7 +250,6 @@ def sandbox(
     serve_sandbox(box, host="127.0.0.1", port=port)
 
 
-# ---------------------------------------------------------------------------------------------------- demo
 @app.command()
 def demo(
     sprint: Annotated[int, typer.Option(help="Sprint number of the demo report.")] = 1,
@@ -473,47 +261,19 @@ def demo(
     creates nothing and writes only what changed.
     """
     demo_dir = find_demo_dir()
-    exports = {
-        "zendesk_export_path": demo_dir / "zendesk_tickets.json",
-        "g2_export_path": demo_dir / "g2_reviews.csv",
-        "gong_export_path": demo_dir / "gong_calls.json",
-        "github_export_path": demo_dir / "github_issues.json",
-        "discord_export_path": demo_dir / "discord_export.json",
-    }
-    overrides: dict[str, Any] = {k: v for k, v in exports.items() if v.exists()}
-    with command("demo", **overrides) as (settings, gateway):
+    target = SprintTarget(sprint, parse_start(start))
+    summary = Path(".backlog/demo-summary.md")
+    with command("demo", overrides=export_overrides(demo_dir)) as (settings, gateway):
         if not gateway.is_sandbox:
             raise CommandError("`backlog demo` only runs on the local sandbox; unset NOTION_TOKEN")
-        out.rule("1. backlog init")
-        code = do_init(gateway)
-        out.rule("2. backlog sync (export files in deploy/demo/)")
-        code = max(code, do_sync(settings, gateway))
-        out.rule("3. the PM grooms in Notion (simulated: deploy/demo/pm_edits.json)")
-        from service.pipelines.demo import apply_pm_edits
-
-        edited, problems = apply_pm_edits(gateway, demo_dir / "pm_edits.json")
-        out.print(f"PM edits applied to {edited} rows (RICE inputs, OKRs, overrides, blockers, merges)")
-        for problem in problems:
-            err.print(f"  [yellow]{problem}[/yellow]")
-        out.rule("4. backlog score")
-        code = max(code, do_score(settings, gateway))
-        out.rule(f"5. backlog report --sprint {sprint}")
-        code = max(
-            code,
-            do_report(
-                settings,
-                gateway,
-                sprint=sprint,
-                start=date.fromisoformat(start),
-                out_file=Path(".backlog/demo-summary.md"),
-            ),
-        )
+        with DemoView(sprint=sprint, summary=summary) as view:
+            code = run_demo(settings, gateway, policy_for(settings), demo_dir, sprint=target, observer=view)
         out.rule("where to look")
         out.print(
             f"The sandbox is {settings.backlog_sandbox_path}. See it in a browser:\n"
             f"  make sandbox    (or: BACKLOG_SANDBOX_PATH={settings.backlog_sandbox_path} .venv/bin/backlog sandbox)\n"
             "  then open http://127.0.0.1:8787/\n"
-            "Stakeholder summary (Markdown): .backlog/demo-summary.md"
+            f"Stakeholder summary (Markdown): {summary}"
         )
     raise typer.Exit(code)
 
@@ -525,23 +285,10 @@ def find_demo_dir() -> Path:
     raise typer.BadParameter("deploy/demo/ not found; run `backlog demo` from the repository root")
 
 
-# ---------------------------------------------------------------------------------------------------- config
 @app.command("config")
 def show_config() -> None:
     """Print every setting: its current value (secrets masked), default and meaning."""
-    settings = load_settings()
-    table = Table(title="settings")
-    for col in ("setting", "value", "default", "meaning"):
-        table.add_column(col)
-    for name, default, meaning in settings_table():
-        value = getattr(settings, name.lower())
-        shown = (
-            "(set, hidden)"
-            if hasattr(value, "get_secret_value")
-            else (",".join(value) if isinstance(value, list) else str(value) if value is not None else "(unset)")
-        )
-        table.add_row(name, shown, default, meaning)
-    out.print(table)
+    render_settings(load_settings())
 
 
 def main() -> None:

@@ -19,16 +19,22 @@ class SyncProgress:
         )
         self._tasks: dict[str, TaskID] = {}
 
-    def __enter__(self) -> SyncProgress:
+    def start(self) -> SyncProgress:
         if self.enabled:
             self._progress.start()
         return self
 
+    def stop(self) -> None:
+        if self.enabled:
+            self._progress.stop()
+
+    def __enter__(self) -> SyncProgress:
+        return self.start()
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        if self.enabled:
-            self._progress.stop()
+        self.stop()
 
     def __call__(self, kind: str, data: dict[str, Any]) -> None:
         if not self.enabled:

@@ -10,7 +10,7 @@ from service.app.webhook import RescoreWorker, ServiceHooks, create_app
 from service.logging import get_logger
 from service.notion.gateway import NotionGateway
 from service.pipelines.score import run_score
-from service.policy_file import load_policy
+from service.policy_file import policy_for
 from service.settings import Settings
 
 log = get_logger(__name__)
@@ -21,8 +21,7 @@ def build_service(
 ) -> tuple[FastAPI, RescoreWorker]:
     """One gateway for the process (so one rate limiter); its calls are serialised by a lock."""
     gw = gateway or NotionGateway.from_settings(settings)
-    explicit = "backlog_config" in settings.model_fields_set
-    policy = load_policy(settings.backlog_config, explicit=explicit)
+    policy = policy_for(settings)
     notion_lock = threading.Lock()
 
     def rescore(page_id: str | None) -> None:

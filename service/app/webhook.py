@@ -21,17 +21,18 @@ import queue
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel
+from pydantic import BaseModel, SecretStr
 
 from service.logging import Disclosed, get_logger
 from service.settings import Settings
 
 log = get_logger(__name__)
 
+T = TypeVar("T")
 MAX_BODY_BYTES = 256 * 1024  # Notion events are small; anything bigger is not from Notion
 ALL_PAGES = "*"
 
@@ -151,6 +152,24 @@ class ServiceHooks:
     run_sync: Callable[[], None]
 
 
+class _Once:
+    """Values the app asks Notion for once per process (the bot's user id, the database ids), thread-safe."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, object] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: str, fn: Callable[[], T]) -> T:
+        with self._lock:
+            if key not in self._values:
+                self._values[key] = fn()
+            return cast(T, self._values[key])
+
+
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value else None
+
+
 def create_app(settings: Settings, worker: RescoreWorker, hooks: ServiceHooks) -> FastAPI:
     """The HTTP app. `worker` is started by the caller (`backlog serve`) or driven by tests."""
     app = FastAPI(
@@ -158,69 +177,40 @@ def create_app(settings: Settings, worker: RescoreWorker, hooks: ServiceHooks) -
         version="0.1.0",
         description="Rescoring on demand for the backlog-candidates Notion database.",
     )
-    secret = settings.notion_webhook_secret.get_secret_value() if settings.notion_webhook_secret else None
-    api_token = settings.backlog_api_token.get_secret_value() if settings.backlog_api_token else None
-    cache: dict[str, Any] = {}
-    cache_lock = threading.Lock()
+    _add_health(app, worker)
+    _add_notion_webhook(app, _secret(settings.notion_webhook_secret), worker, hooks)
+    _add_control_api(app, _secret(settings.backlog_api_token), worker, hooks)
+    return app
 
-    def cached(key: str, fn: Callable[[], Any]) -> Any:
-        with cache_lock:
-            if key not in cache:
-                cache[key] = fn()
-            return cache[key]
 
-    def require_api_token(authorization: str | None) -> None:
-        if not api_token:
-            raise HTTPException(503, "BACKLOG_API_TOKEN is not set on the server; set it to enable this endpoint")
-        given = (authorization or "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), api_token.encode()):
-            raise HTTPException(401, "missing or wrong bearer token (Authorization: Bearer $BACKLOG_API_TOKEN)")
-
+def _add_health(app: FastAPI, worker: RescoreWorker) -> None:
     @app.get("/healthz")
     def healthz() -> dict[str, Any]:
         """Liveness/readiness: the process answers and its worker is alive. Makes no Notion call."""
         return {"status": "ok" if worker.alive else "degraded", "pending": len(worker.pending())}
 
+
+def _add_notion_webhook(app: FastAPI, secret: str | None, worker: RescoreWorker, hooks: ServiceHooks) -> None:
+    once = _Once()
+
     @app.post("/webhooks/notion")
     async def notion_webhook(request: Request) -> JSONResponse:
         """Receive a Notion webhook delivery (see the module docstring for the contract)."""
-        declared = request.headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-            raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
-        body = b""
-        async for chunk in request.stream():
-            body += chunk
-            if len(body) > MAX_BODY_BYTES:
-                raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
+        body = await _read_body(request)
         try:
             payload = json.loads(body or b"{}")
         except ValueError:
             payload = None
         if isinstance(payload, dict) and set(payload) == {"verification_token"}:
-            token = str(payload["verification_token"])
-            if secret and hmac.compare_digest(token.encode(), secret.encode()):
-                log.info("webhook.verification_repeated", note="NOTION_WEBHOOK_SECRET already matches")
-            else:
-                # Notion shows this token nowhere else: the operator must read it here, once, during setup.
-                log.warning(
-                    "webhook.verification_token_received",
-                    verification_token=Disclosed(token),
-                    instruction="Paste this token into Notion (integration settings > Webhooks > Verify) and set "
-                    "NOTION_WEBHOOK_SECRET to the same value, then restart `backlog serve`.",
-                )
+            _log_verification(str(payload["verification_token"]), secret)
             return JSONResponse({"ok": True, "verification": "received"})
-        if not signature_ok(secret, body, request.headers.get("x-notion-signature")):
-            if not secret:
-                log.error("webhook.no_secret", fix="set NOTION_WEBHOOK_SECRET to the subscription's verification_token")
-            else:
-                log.warning("webhook.bad_signature")
-            raise HTTPException(401, "missing or invalid X-Notion-Signature")
+        _check_signature(secret, body, request.headers.get("x-notion-signature"))
         if not isinstance(payload, dict):
             raise HTTPException(400, "body is not a JSON object")
         decision = decide_event(
             payload,
-            bot_user_id=cached("bot", hooks.bot_user_id),
-            database_ids=cached("db", hooks.database_ids),
+            bot_user_id=once.get("bot", hooks.bot_user_id),
+            database_ids=once.get("db", hooks.database_ids),
         )
         log.info(
             "webhook.event",
@@ -233,6 +223,52 @@ def create_app(settings: Settings, worker: RescoreWorker, hooks: ServiceHooks) -
         if decision.page_id:
             worker.submit(decision.page_id)
         return JSONResponse({"ok": True, "queued": decision.page_id is not None, "reason": decision.reason})
+
+
+async def _read_body(request: Request) -> bytes:
+    """The raw body (the signature is over these bytes), refused past MAX_BODY_BYTES whatever the header says."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+        raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY_BYTES:
+            raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
+    return body
+
+
+def _log_verification(token: str, secret: str | None) -> None:
+    """Notion's first, unsigned POST: the operator must read the token here, once, during setup."""
+    if secret and hmac.compare_digest(token.encode(), secret.encode()):
+        log.info("webhook.verification_repeated", note="NOTION_WEBHOOK_SECRET already matches")
+        return
+    # Notion shows this token nowhere else.
+    log.warning(
+        "webhook.verification_token_received",
+        verification_token=Disclosed(token),
+        instruction="Paste this token into Notion (integration settings > Webhooks > Verify) and set "
+        "NOTION_WEBHOOK_SECRET to the same value, then restart `backlog serve`.",
+    )
+
+
+def _check_signature(secret: str | None, body: bytes, header: str | None) -> None:
+    if signature_ok(secret, body, header):
+        return
+    if not secret:
+        log.error("webhook.no_secret", fix="set NOTION_WEBHOOK_SECRET to the subscription's verification_token")
+    else:
+        log.warning("webhook.bad_signature")
+    raise HTTPException(401, "missing or invalid X-Notion-Signature")
+
+
+def _add_control_api(app: FastAPI, api_token: str | None, worker: RescoreWorker, hooks: ServiceHooks) -> None:
+    def require_api_token(authorization: str | None) -> None:
+        if not api_token:
+            raise HTTPException(503, "BACKLOG_API_TOKEN is not set on the server; set it to enable this endpoint")
+        given = (authorization or "").removeprefix("Bearer ").strip()
+        if not hmac.compare_digest(given.encode(), api_token.encode()):
+            raise HTTPException(401, "missing or wrong bearer token (Authorization: Bearer $BACKLOG_API_TOKEN)")
 
     @app.post("/rescore", status_code=202)
     def rescore(body: RescoreRequest | None = None, authorization: str | None = Header(default=None)) -> dict[str, Any]:
@@ -247,5 +283,3 @@ def create_app(settings: Settings, worker: RescoreWorker, hooks: ServiceHooks) -
         require_api_token(authorization)
         threading.Thread(target=hooks.run_sync, name="sync", daemon=True).start()
         return {"started": True}
-
-    return app

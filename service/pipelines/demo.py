@@ -1,20 +1,60 @@
-"""The demo's stand-in for the PM: applies `deploy/demo/pm_edits.json` as the PM would edit rows in Notion.
+"""`backlog demo`: the main job end to end on the local sandbox with the sample exports in deploy/demo/.
 
-Only for `backlog demo`. A row is edited only while it is ungroomed (Status still "New"); every edit sets
-a Status, so a second demo run writes nothing and never undoes what `report` did (Status Planned, Sprints
-Waiting); `Merged Into` is given by Source Key and translated to page ids.
+init -> sync (all five sources from their export files) -> the PM's grooming -> score -> report. The PM is
+simulated by `deploy/demo/pm_edits.json`, applied as the PM would edit rows in Notion. A row is edited only
+while it is ungroomed (Status still "New"); every edit sets a Status, so a second demo run writes nothing and
+never undoes what `report` did (Status Planned, Sprints Waiting); `Merged Into` is given by Source Key
+translated to page ids.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from scoring.policy import Policy
 from service.logging import get_logger
 from service.notion.gateway import NotionGateway, Row
+from service.pipelines.cycle import (
+    EXIT_CONFIG,
+    EXIT_OK,
+    SprintTarget,
+    StepObserver,
+    Work,
+    report_step,
+    run_step,
+    score_step,
+    sync_step,
+)
+from service.settings import Settings
 
 log = get_logger(__name__)
+
+# Settings field -> the sample export in deploy/demo/ it reads.
+EXPORTS = {
+    "zendesk_export_path": "zendesk_tickets.json",
+    "g2_export_path": "g2_reviews.csv",
+    "gong_export_path": "gong_calls.json",
+    "github_export_path": "github_issues.json",
+    "discord_export_path": "discord_export.json",
+}
+STEPS = ("init", "sync", "pm_edits", "score", "report")
+
+
+@dataclass(frozen=True)
+class PmEditsReport:
+    """The simulated grooming: rows written, and the edits that named no row (a problem, not a crash)."""
+
+    written: int
+    problems: list[str]
+
+
+def export_overrides(demo_dir: Path) -> dict[str, Path]:
+    """The settings that point every source at its sample export (those present)."""
+    paths = {name: demo_dir / file for name, file in EXPORTS.items()}
+    return {name: path for name, path in paths.items() if path.exists()}
 
 
 def _ungroomed(row: Row) -> bool:
@@ -22,7 +62,7 @@ def _ungroomed(row: Row) -> bool:
     return row.values.get("Status") in (None, "", "New")
 
 
-def apply_pm_edits(gateway: NotionGateway, path: Path) -> tuple[int, list[str]]:
+def apply_pm_edits(gateway: NotionGateway, path: Path) -> PmEditsReport:
     """Apply the edits; returns (rows written, problems). An unknown Source Key is a problem, not a crash."""
     edits: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
     rows: dict[str, Row] = {str(r.values.get("Source Key")): r for r in gateway.iter_rows()}
@@ -43,4 +83,40 @@ def apply_pm_edits(gateway: NotionGateway, path: Path) -> tuple[int, list[str]]:
             gateway.update_properties(row.page_id, changes, what=f"the PM's edits of {key}")
             written += 1
     log.info("demo.pm_edits", rows_written=written, problems=len(problems))
-    return written, problems
+    return PmEditsReport(written, problems)
+
+
+def _init_step(gateway: NotionGateway) -> Work:
+    def work() -> tuple[object, int]:
+        report = gateway.init_database()
+        return report, EXIT_CONFIG if report.problems else EXIT_OK
+
+    return work
+
+
+def _pm_edits_step(gateway: NotionGateway, path: Path) -> Work:
+    def work() -> tuple[object, int]:
+        return apply_pm_edits(gateway, path), EXIT_OK
+
+    return work
+
+
+def run_demo(
+    settings: Settings,
+    gateway: NotionGateway,
+    policy: Policy,
+    demo_dir: Path,
+    *,
+    sprint: SprintTarget,
+    observer: StepObserver,
+) -> int:
+    """Every step runs, whatever the one before returned (the demo shows everything); a Notion error ends it."""
+    steps: dict[str, Work] = {
+        "init": _init_step(gateway),
+        "sync": sync_step(settings, gateway, policy, observer),
+        "pm_edits": _pm_edits_step(gateway, demo_dir / "pm_edits.json"),
+        "score": score_step(gateway, policy),
+        "report": report_step(gateway, policy, sprint),
+    }
+    results = [run_step(name, steps[name], gateway, observer, contain=False, logged=False) for name in STEPS]
+    return max(step.exit_code for step in results)

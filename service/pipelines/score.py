@@ -71,37 +71,10 @@ def run_score(
     started = time.monotonic()
     calls_before, writes_before = gateway.calls.total, gateway.calls.writes
     report = ScoreReport()
-    rows = {row.page_id: row for row in gateway.iter_rows()}
-    if page_id is not None:
-        fresh = gateway.get_row(page_id)
-        rows[fresh.page_id] = fresh
-    candidates = [row_to_candidate(row) for row in rows.values()]
+    candidates = _read_candidates(gateway, page_id)
     report.read = len(candidates)
-    results = score_backlog(candidates, policy)
-    todo: list[tuple[Candidate, dict[str, Any]]] = []
-    for candidate in candidates:
-        result = results.get(candidate.page_id)
-        if result is None:
-            continue
-        if result.rice is None and result.triage is None and (candidate.status or "") not in INACTIVE:
-            report.unscored += 1
-        changes = diff(candidate, result)
-        if changes:
-            todo.append((candidate, changes))
-        else:
-            report.unchanged += 1
-    for index, (candidate, changes) in enumerate(todo, start=1):
-        report.changes.append((candidate.name, changes))
-        if not dry_run:
-            try:
-                gateway.update_properties(candidate.page_id, changes, what=f"scoring {candidate.name!r}")
-            except NotionError as exc:
-                report.failed.append((candidate.page_id, str(exc)))
-                log.error("score.write_failed", page_id=candidate.page_id, name=candidate.name, error=str(exc))
-                continue
-        report.written += 1
-        if on_progress:
-            on_progress(index, len(todo))
+    todo = _changes(candidates, score_backlog(candidates, policy), report)
+    _write_changes(gateway, todo, report, dry_run=dry_run, on_progress=on_progress)
     report.notion_calls = gateway.calls.total - calls_before
     report.notion_writes = gateway.calls.writes - writes_before
     report.duration_s = time.monotonic() - started
@@ -118,3 +91,53 @@ def run_score(
         dry_run=dry_run,
     )
     return report
+
+
+def _read_candidates(gateway: NotionGateway, page_id: str | None) -> list[Candidate]:
+    rows = {row.page_id: row for row in gateway.iter_rows()}
+    if page_id is not None:
+        fresh = gateway.get_row(page_id)
+        rows[fresh.page_id] = fresh
+    return [row_to_candidate(row) for row in rows.values()]
+
+
+def _changes(
+    candidates: list[Candidate], results: dict[str, ScoreResult], report: ScoreReport
+) -> list[tuple[Candidate, dict[str, Any]]]:
+    """The rows whose scorer-owned values differ from Notion's, with only those values; counts the rest."""
+    todo: list[tuple[Candidate, dict[str, Any]]] = []
+    for candidate in candidates:
+        result = results.get(candidate.page_id)
+        if result is None:
+            continue
+        if result.rice is None and result.triage is None and (candidate.status or "") not in INACTIVE:
+            report.unscored += 1
+        changes = diff(candidate, result)
+        if changes:
+            todo.append((candidate, changes))
+        else:
+            report.unchanged += 1
+    return todo
+
+
+def _write_changes(
+    gateway: NotionGateway,
+    todo: list[tuple[Candidate, dict[str, Any]]],
+    report: ScoreReport,
+    *,
+    dry_run: bool,
+    on_progress: Callable[[int, int], None] | None,
+) -> None:
+    """One write per changed row; a row Notion refuses is reported and the others are still written."""
+    for index, (candidate, changes) in enumerate(todo, start=1):
+        report.changes.append((candidate.name, changes))
+        if not dry_run:
+            try:
+                gateway.update_properties(candidate.page_id, changes, what=f"scoring {candidate.name!r}")
+            except NotionError as exc:
+                report.failed.append((candidate.page_id, str(exc)))
+                log.error("score.write_failed", page_id=candidate.page_id, name=candidate.name, error=str(exc))
+                continue
+        report.written += 1
+        if on_progress:
+            on_progress(index, len(todo))

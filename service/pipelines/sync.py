@@ -3,7 +3,7 @@
 Order of work, and why:
 1. Read the candidates once (100 rows a call). That one read gives the Source Key index (no per-row lookups),
    the cursors (newest Last Seen per source minus an overlap: Notion is the system of record, so a fresh
-   container resumes where the last one stopped) and the titles for Possible Duplicate suggestions.
+   container resumes where the last one stopped) and the titles for Possible Duplicate suggestions (dedupe.py).
 2. Read the sources concurrently (threads: the work is waiting on HTTP). A source that fails is reported and the
    others go on.
 3. Write sequentially through the gateway (Notion's rate limit is the ceiling, not the CPU). Unchanged rows (same
@@ -19,19 +19,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from rapidfuzz import fuzz, process, utils
-
 from connectors.base import Connector, RowProblem
 from connectors.http import SourceConfigError, SourceError
 from connectors.registry import CONNECTORS, connector_class
 from connectors.signal import Signal, SourceName
 from scoring.policy import Policy
 from service.logging import get_logger
-from service.notion.gateway import NotionGateway, Row, RowWrite
+from service.notion.gateway import NotionGateway, Row, RowWrite, UpsertResult
+from service.pipelines.dedupe import DuplicateFinder, with_possible_duplicate
 from service.pipelines.mapping import signal_to_write
 from service.settings import Settings
 
 log = get_logger(__name__)
+
+Emit = Callable[[str, dict[str, Any]], None]  # (kind, data) for a progress display
 
 
 @dataclass
@@ -93,42 +94,6 @@ def cursors_from_rows(rows: Sequence[Row], overlap: timedelta) -> dict[str, date
     return {label: when - overlap for label, when in newest.items()}
 
 
-MIN_WORDS = 3
-
-
-class DuplicateFinder:
-    """Suggests a Possible Duplicate for a new row: the closest existing title above a threshold (rapidfuzz).
-
-    Never merges: it only links, and the PM confirms by setting Merged Into.
-    """
-
-    def __init__(self, rows: Sequence[Row], threshold: float) -> None:
-        self.threshold = threshold
-        self._titles: list[str] = []
-        self._ids: list[str] = []
-        for row in rows:
-            self.add(row.page_id, str(row.values.get("Name") or ""))
-
-    def add(self, page_id: str, title: str) -> None:
-        if title.strip():
-            self._titles.append(title)
-            self._ids.append(page_id)
-
-    def best(self, title: str) -> str | None:
-        if not title.strip() or not self._titles:
-            return None
-        if len(utils.default_process(title).split()) < MIN_WORDS:
-            return None  # "Bug" or "Latency" alone would match half the backlog
-        match = process.extractOne(
-            title,
-            self._titles,
-            scorer=fuzz.token_set_ratio,
-            processor=utils.default_process,
-            score_cutoff=self.threshold,
-        )
-        return self._ids[match[2]] if match else None
-
-
 def _read_source(connector: Connector, since: datetime | None) -> tuple[list[Signal], Exception | None]:
     signals: list[Signal] = []
     try:
@@ -148,6 +113,23 @@ def _latest_per_key(signals: Sequence[Signal]) -> list[Signal]:
     return list(chosen.values())
 
 
+@dataclass
+class _Writer:
+    """What writing one source's signals needs; shared by every source of one sync."""
+
+    gateway: NotionGateway
+    policy: Policy
+    scrub: bool
+    existing: dict[str, Row]  # by Source Key; the gateway adds the rows it creates
+    dupes: DuplicateFinder
+    dry_run: bool
+    emit: Emit
+
+
+def _ignore(_kind: str, _data: dict[str, Any]) -> None:
+    """The default `on_event`: no progress display."""
+
+
 def run_sync(
     settings: Settings,
     gateway: NotionGateway,
@@ -156,62 +138,24 @@ def run_sync(
     sources: Sequence[str] | None = None,
     since: datetime | None = None,
     dry_run: bool = False,
-    on_event: Callable[[str, dict[str, Any]], None] | None = None,
+    on_event: Emit | None = None,
     transports: dict[str, Any] | None = None,
 ) -> SyncReport:
     """Run one sync. `on_event(kind, data)` feeds a progress display; `transports` lets tests fake sources."""
     started = time.monotonic()
     calls_before, writes_before = gateway.calls.total, gateway.calls.writes
-    emit = on_event or (lambda _kind, _data: None)
     names = [n.lower() for n in (sources or list(CONNECTORS))]
-
     reports: dict[str, SourceReport] = {}
-    configured: list[tuple[str, Connector]] = []
-    for name in names:
-        report = reports[name] = SourceReport(source=name)
-        try:
-            connector = connector_class(name)(settings, transport=(transports or {}).get(name))
-        except (ValueError, ImportError) as exc:
-            report.status, report.message = "config-error", str(exc)
-            continue
-        if not connector.is_configured():
-            report.status, report.message = "skipped", f"not configured: {connector.enable_hint}"
-            log.info("sync.source_skipped", source=name, hint=connector.enable_hint)
-            continue
-        configured.append((name, connector))
-
+    configured = _configured_connectors(settings, names, reports, transports)
     # Nothing to read, nothing to look up: a sync with no configured source costs no Notion call.
     rows = list(gateway.iter_rows()) if configured else []
-    existing: dict[str, Row] = {str(r.values["Source Key"]): r for r in rows if r.values.get("Source Key")}
-    cursors = cursors_from_rows(rows, timedelta(hours=settings.backlog_sync_overlap_hours))
+    existing = {str(r.values["Source Key"]): r for r in rows if r.values.get("Source Key")}
     dupes = DuplicateFinder(rows, settings.backlog_dedupe_threshold)
+    writer = _Writer(gateway, policy, settings.backlog_scrub_pii, existing, dupes, dry_run, on_event or _ignore)
     log.info("sync.start", rows=len(rows), sources=[n for n, _ in configured], dry_run=dry_run)
-    runnable: list[tuple[str, Connector, datetime | None]] = []
-    for name, connector in configured:
-        start = since or cursors.get(SourceName(name).label)
-        reports[name].since = start
-        runnable.append((name, connector, start))
-
-    with ThreadPoolExecutor(max_workers=max(1, len(runnable)), thread_name_prefix="source") as pool:
-        futures = {name: pool.submit(_read_source, conn, start) for name, conn, start in runnable}
-        for name, connector, _start in runnable:
-            emit("source_started", {"source": name})
-            signals, error = futures[name].result()
-            report = reports[name]
-            report.source_calls = connector.calls
-            report.problems = [str(p) for p in connector.problems] + list(connector.notices)
-            report.skipped = len(connector.problems)
-            for problem in connector.problems:
-                _log_problem(problem)
-            for notice in connector.notices:
-                log.warning("sync.source_notice", source=name, notice=notice)
-            if error is not None:
-                report.status = "config-error" if isinstance(error, SourceConfigError) else "failed"
-                report.message = str(error)
-                log.error("sync.source_failed", source=name, error=str(error), kept=len(signals))
-            _write_source(report, _latest_per_key(signals), gateway, policy, settings, existing, dupes, dry_run, emit)
-            emit("source_done", {"source": name, "report": report})
-
+    cursors = cursors_from_rows(rows, timedelta(hours=settings.backlog_sync_overlap_hours))
+    runnable = _read_windows(configured, cursors, since, reports)
+    _read_and_write(runnable, reports, writer)
     result = SyncReport(
         sources=[reports[n] for n in names],
         notion_calls=gateway.calls.total - calls_before,
@@ -230,59 +174,121 @@ def run_sync(
     return result
 
 
+def _configured_connectors(
+    settings: Settings,
+    names: Sequence[str],
+    reports: dict[str, SourceReport],
+    transports: dict[str, Any] | None,
+) -> list[tuple[str, Connector]]:
+    """The connectors that can run; every other source gets its report line (what is wrong, or what to set)."""
+    configured: list[tuple[str, Connector]] = []
+    for name in names:
+        report = reports[name] = SourceReport(source=name)
+        try:
+            connector = connector_class(name)(settings, transport=(transports or {}).get(name))
+        except (ValueError, ImportError) as exc:
+            report.status, report.message = "config-error", str(exc)
+            continue
+        if not connector.is_configured():
+            report.status, report.message = "skipped", f"not configured: {connector.enable_hint}"
+            log.info("sync.source_skipped", source=name, hint=connector.enable_hint)
+            continue
+        configured.append((name, connector))
+    return configured
+
+
+def _read_windows(
+    configured: Sequence[tuple[str, Connector]],
+    cursors: dict[str, datetime],
+    since: datetime | None,
+    reports: dict[str, SourceReport],
+) -> list[tuple[str, Connector, datetime | None]]:
+    """Where each source's read starts: `--since` if given, else its cursor from Notion (None: everything)."""
+    runnable: list[tuple[str, Connector, datetime | None]] = []
+    for name, connector in configured:
+        start = since or cursors.get(SourceName(name).label)
+        reports[name].since = start
+        runnable.append((name, connector, start))
+    return runnable
+
+
+def _read_and_write(
+    runnable: Sequence[tuple[str, Connector, datetime | None]], reports: dict[str, SourceReport], writer: _Writer
+) -> None:
+    """Read every source concurrently; write each source in turn, in the order given, once its read ended."""
+    with ThreadPoolExecutor(max_workers=max(1, len(runnable)), thread_name_prefix="source") as pool:
+        futures = {name: pool.submit(_read_source, conn, start) for name, conn, start in runnable}
+        for name, connector, _start in runnable:
+            writer.emit("source_started", {"source": name})
+            signals, error = futures[name].result()
+            report = reports[name]
+            _record_read(report, connector, error, kept=len(signals))
+            _write_source(report, _latest_per_key(signals), writer)
+            writer.emit("source_done", {"source": name, "report": report})
+
+
+def _record_read(report: SourceReport, connector: Connector, error: Exception | None, *, kept: int) -> None:
+    """What the read of one source left for its report line and the log: calls, skipped rows, notices, failure."""
+    report.source_calls = connector.calls
+    report.problems = [str(p) for p in connector.problems] + list(connector.notices)
+    report.skipped = len(connector.problems)
+    for problem in connector.problems:
+        _log_problem(problem)
+    for notice in connector.notices:
+        log.warning("sync.source_notice", source=report.source, notice=notice)
+    if error is not None:
+        report.status = "config-error" if isinstance(error, SourceConfigError) else "failed"
+        report.message = str(error)
+        log.error("sync.source_failed", source=report.source, error=str(error), kept=kept)
+
+
 def _log_problem(problem: RowProblem) -> None:
     log.warning("sync.row_skipped", source=problem.source, where=problem.where, problem=problem.message)
 
 
-def _write_source(
-    report: SourceReport,
-    signals: list[Signal],
-    gateway: NotionGateway,
-    policy: Policy,
-    settings: Settings,
-    existing: dict[str, Row],
-    dupes: DuplicateFinder,
-    dry_run: bool,
-    emit: Callable[[str, dict[str, Any]], None],
-) -> None:
+def _write_source(report: SourceReport, signals: list[Signal], writer: _Writer) -> None:
     """Upsert one source's signals: known rows in one batch, new rows one by one (to link duplicates among them)."""
-    calls_before = gateway.calls.total
+    calls_before = writer.gateway.calls.total
     report.fetched = len(signals)
-    writes = [signal_to_write(s, policy, scrub=settings.backlog_scrub_pii) for s in signals]
-    known = [w for w in writes if w.source_key in existing]
-    new = [w for w in writes if w.source_key not in existing]
+    writes = [signal_to_write(s, writer.policy, scrub=writer.scrub) for s in signals]
+    known = [w for w in writes if w.source_key in writer.existing]
+    new = [w for w in writes if w.source_key not in writer.existing]
     if known:
-        result = gateway.upsert(known, existing=existing, dry_run=dry_run)
-        report.updated += len(result.updated)
-        report.unchanged += len(result.unchanged)
-        report.failed += len(result.failed)
-        report.would_update = [existing[key].values.get("Name") or key for key, _ in result.updated]
-        _log_failures(report.source, result.failed)
+        result = writer.gateway.upsert(known, existing=writer.existing, dry_run=writer.dry_run)
+        report.would_update = [writer.existing[key].values.get("Name") or key for key, _ in result.updated]
+        _count(report, result)
     for index, write in enumerate(new, start=1):
-        title = str(write.properties.get("Name") or "")
-        duplicate = dupes.best(title)
-        if duplicate:
-            create_only = {**write.create_only, "Possible Duplicate": (duplicate,)}
-            write = RowWrite(write.source_key, write.properties, create_only)  # noqa: PLW2901 - same row, one more field
-        result = gateway.upsert([write], existing=existing, dry_run=dry_run)
-        for key, page_id in result.created:
-            report.created += 1
-            report.would_create.append(title)
-            dupes.add(page_id, title)
-            log.info(
-                "sync.created",
-                source=report.source,
-                source_key=key,
-                page_id=page_id,
-                possible_duplicate=duplicate,
-                dry_run=dry_run,
-            )
-        report.updated += len(result.updated)  # created by a killed run and found on retry
-        report.unchanged += len(result.unchanged)
-        report.failed += len(result.failed)
-        _log_failures(report.source, result.failed)
-        emit("progress", {"source": report.source, "done": index, "total": len(new)})
-    report.notion_calls = gateway.calls.total - calls_before
+        _create(report, write, writer)
+        writer.emit("progress", {"source": report.source, "done": index, "total": len(new)})
+    report.notion_calls = writer.gateway.calls.total - calls_before
+
+
+def _create(report: SourceReport, write: RowWrite, writer: _Writer) -> None:
+    """Create one new row, linked to its closest existing title; later new rows may be linked to it in turn."""
+    title = str(write.properties.get("Name") or "")
+    duplicate = writer.dupes.best(title)
+    linked = with_possible_duplicate(write, duplicate)
+    result = writer.gateway.upsert([linked], existing=writer.existing, dry_run=writer.dry_run)
+    for key, page_id in result.created:
+        report.created += 1
+        report.would_create.append(title)
+        writer.dupes.add(page_id, title)
+        log.info(
+            "sync.created",
+            source=report.source,
+            source_key=key,
+            page_id=page_id,
+            possible_duplicate=duplicate,
+            dry_run=writer.dry_run,
+        )
+    _count(report, result)  # a create may find the row a killed run made: counted as updated or unchanged
+
+
+def _count(report: SourceReport, result: UpsertResult) -> None:
+    report.updated += len(result.updated)
+    report.unchanged += len(result.unchanged)
+    report.failed += len(result.failed)
+    _log_failures(report.source, result.failed)
 
 
 def _log_failures(source: str, failed: Sequence[tuple[str, str]]) -> None:

@@ -61,3 +61,15 @@ def test_readme_documents_every_setting() -> None:
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     missing = [name for name, _, _ in settings_table() if f"`{name}`" not in readme]
     assert missing == [], f"add these settings to README.md's table: {missing}"
+
+
+def test_get_logger_filters_below_the_configured_level_and_binds_context() -> None:
+    out = io.StringIO()
+    configure_logging(level="WARNING", fmt="json", stream=out)
+    log = get_logger("t").bind(source="zendesk")
+
+    log.info("dropped")
+    log.warning("kept", rows=2)
+
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [(r["event"], r["source"], r["rows"], r["level"]) for r in records] == [("kept", "zendesk", 2, "warning")]

@@ -193,3 +193,78 @@ def test_two_runs_started_at_once_one_works_the_other_exits_1(tmp_path: Path) ->
     counts = source_key_counts(settings)
     assert sum(counts.values()) == DEMO_TOTAL
     assert max(counts.values()) == 1
+
+
+# --- run: the cycle's steps, each with its exit code and Notion calls ---------------------------------------------
+
+
+@pytest.mark.usefixtures("demo_exports")
+def test_run_with_report_prints_each_step_then_its_exit_code_and_calls(runner: CliRunner, sandbox_env: Path) -> None:
+    assert runner.invoke(app, ["init"]).exit_code == 0
+
+    result = runner.invoke(app, ["run", "--report", "--sprint", "2", "--start", "2026-11-23"])
+
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.splitlines()
+    step_lines = [line for line in lines if line.startswith("run: ")]
+    expected = [f"run: {step} exit 0" for step in ("sync", "score", "report")]
+    assert [line.split(",")[0] for line in step_lines] == expected
+    assert f"Notion writes: {DEMO_TOTAL};" in result.stdout  # the sync table's footer, before its step line
+    assert lines.index(step_lines[0]) > next(i for i, line in enumerate(lines) if line.startswith("Notion writes"))
+    assert "report: sprint 2:" in result.stdout
+    assert "Notion calls:" in result.stderr  # the frame's footer, once
+    assert result.stderr.count("Notion calls:") == 1
+
+
+def test_run_report_without_a_sprint_and_a_bad_start_date_are_named(runner: CliRunner, sandbox_env: Path) -> None:
+    no_sprint = runner.invoke(app, ["run", "--report"])
+    bad_start = runner.invoke(app, ["report", "--sprint", "1", "--start", "next week"])
+
+    assert no_sprint.exit_code == 2
+    assert "--report needs --sprint N" in flat(no_sprint.output)
+    assert bad_start.exit_code == 2
+    assert "'next week' is not a date; use YYYY-MM-DD" in flat(bad_start.output)
+    assert not sandbox_env.exists()
+
+
+# --- demo ---------------------------------------------------------------------------------------------------------
+
+
+def test_demo_walks_every_step_under_its_heading_and_writes_the_summary(
+    runner: CliRunner, sandbox_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / ".backlog").mkdir()
+
+    result = runner.invoke(app, ["demo"])
+
+    assert result.exit_code == 0, result.output
+    headings = ["1. backlog init", "2. backlog sync", "3. the PM grooms", "4. backlog score", "5. backlog report"]
+    positions = [result.stdout.index(h) for h in [*headings, "where to look"]]
+    assert positions == sorted(positions)
+    assert f"Notion writes: {DEMO_TOTAL};" in result.stdout
+    assert "PM edits applied to 47 rows" in result.stdout
+    assert "summary written to .backlog/demo-summary.md" in result.stdout
+    assert (tmp_path / ".backlog" / "demo-summary.md").read_text(encoding="utf-8").strip()
+    assert sqlite_row_count(sandbox_env) == DEMO_TOTAL
+
+    again = runner.invoke(app, ["demo"])
+
+    assert again.exit_code == 0, again.output
+    assert "Notion writes: 0;" in again.stdout
+    assert "writes 0)" in again.stderr
+
+
+def test_an_error_naming_a_policy_key_in_brackets_is_printed_whole(
+    runner: CliRunner, sandbox_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """rich would read "[capacity.velocity]" as markup and drop it: the one thing that says where to fix it."""
+    policy = tmp_path / "backlog.toml"
+    policy.write_text("[capacity]\nvelocity = 9\n", encoding="utf-8")
+    monkeypatch.setenv("BACKLOG_CONFIG", str(policy))
+    assert runner.invoke(app, ["init"]).exit_code == 0
+
+    result = runner.invoke(app, ["score"])
+
+    assert result.exit_code == 2
+    assert "backlog.toml: [capacity.velocity] Extra inputs are not permitted" in flat(result.output)
