@@ -104,18 +104,3 @@ def error_from_response(exc: HTTPResponseError, what: str, *, sandbox: bool) -> 
     if status in (400, 413, 422):
         return NotionValidationError(f"{doing}Notion refused the request: {said}", status=status, code=code)
     return NotionError(f"{doing}Notion answered {status}: {said}", status=status, code=code)
-
-
-__all__ = [
-    "RATE_LIMIT_STATUSES",
-    "RETRY_STATUSES",
-    "SHARE_HINT",
-    "NotionAuthError",
-    "NotionError",
-    "NotionNotFoundError",
-    "NotionUnavailableError",
-    "NotionValidationError",
-    "RetryableError",
-    "classify",
-    "error_from_response",
-]

@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 
 from connectors.http import RateLimiter
+from service.logging import get_logger
 from service.notion.calls import CallCounter
 from service.notion.client import DEFAULT_SANDBOX_TOKEN, SANDBOX_BASE_URL, connect
 from service.notion.codecs import CodecError
@@ -62,11 +63,15 @@ from service.notion.session import (
     SANDBOX_RATE_LIMIT,
     BackoffPolicy,
     NotionSession,
+    _shared_limiters,
+    _shared_lock,
     limiter_for,
     shared_rate_limiter,
 )
 from service.notion.session import chunks as _chunks
 from service.settings import Settings
+
+log = get_logger(__name__)
 
 
 class NotionGateway:
@@ -173,7 +178,7 @@ class NotionGateway:
         on_progress: Callable[[int], None] | None = None,
     ) -> UpsertResult:
         """Create new rows, update changed ones (sync-owned properties only), skip unchanged ones by hash."""
-        return self._rows.upsert(writes, existing=existing, dry_run=dry_run, on_progress=on_progress)
+        return self._rows.upsert(writes, existing, dry_run=dry_run, on_progress=on_progress)
 
     def update_properties(self, page_id: str, values: dict[str, Any], *, what: str = "") -> None:
         """Write plain values to a page (scorer/report). Nothing to write, no call."""
@@ -209,46 +214,45 @@ class NotionGateway:
         self._pages.replace_children(page_id, blocks)
 
 
-__all__ = [
-    "CREATED_ASCENDING",
-    "DEFAULT_SANDBOX_TOKEN",
-    "DRY_RUN_PAGE_ID",
-    "GATEWAY_OWNED",
-    "MAX_BLOCKS_PER_REQUEST",
-    "MAX_OR_CONDITIONS",
-    "MAX_WAIT_S",
-    "PAGE_SIZE",
-    "QUERY_CAP_REASON",
+# Every name below was defined in this module before the split; grouped by the module that owns it now.
+__all__ = ["NotionGateway"]
+__all__ += ["CallCounter"]
+__all__ += ["DEFAULT_SANDBOX_TOKEN", "SANDBOX_BASE_URL"]
+__all__ += ["CodecError", "PropertySpec", "SchemaProblem"]
+__all__ += ["TYPE_LABELS", "DatabaseRef", "InitReport", "SchemaDiff", "diff_schema", "property_schema"]
+__all__ += [
     "RATE_LIMIT_STATUSES",
     "RETRY_STATUSES",
-    "SANDBOX_BASE_URL",
-    "SANDBOX_RATE_LIMIT",
     "SHARE_HINT",
-    "TYPE_LABELS",
-    "CallCounter",
-    "CodecError",
-    "DatabaseRef",
-    "InitReport",
     "NotionAuthError",
     "NotionError",
-    "NotionGateway",
     "NotionNotFoundError",
     "NotionUnavailableError",
     "NotionValidationError",
-    "PropertySpec",
+    "_RetryableError",
+    "_error_from",
+]
+__all__ += ["MAX_BLOCKS_PER_REQUEST"]
+__all__ += [
+    "CREATED_ASCENDING",
+    "DRY_RUN_PAGE_ID",
+    "GATEWAY_OWNED",
+    "MAX_OR_CONDITIONS",
+    "QUERY_CAP_REASON",
     "Row",
     "RowWrite",
-    "SchemaDiff",
-    "SchemaProblem",
     "UpsertResult",
     "_QueryStatus",
-    "_RetryableError",
     "_and_filter",
     "_as_datetime",
-    "_chunks",
-    "_error_from",
     "content_hash",
-    "diff_schema",
-    "property_schema",
+]
+__all__ += [
+    "MAX_WAIT_S",
+    "PAGE_SIZE",
+    "SANDBOX_RATE_LIMIT",
+    "_chunks",
+    "_shared_limiters",
+    "_shared_lock",
     "shared_rate_limiter",
 ]

@@ -27,6 +27,7 @@ MAX_OR_CONDITIONS = 100  # Source Key conditions per `or` filter
 QUERY_CAP_REASON = "query_result_limit_reached"
 DRY_RUN_PAGE_ID = ""  # page id reported for rows a dry run would create
 GATEWAY_OWNED = frozenset({"Source Key", "Content Hash"})  # written by the gateway itself, never by callers
+OnProgress = Callable[[int], None] | None  # told the number of writes done after each one
 CREATED_ASCENDING = [{"timestamp": "created_time", "direction": "ascending"}]
 
 
@@ -240,12 +241,7 @@ class Rows:
         self._update_page(page_id, self.encode(values), what or f"updating {', '.join(values)} of page {page_id}")
 
     def upsert(
-        self,
-        writes: Sequence[RowWrite],
-        *,
-        existing: Mapping[str, Row] | None = None,
-        dry_run: bool = False,
-        on_progress: Callable[[int], None] | None = None,
+        self, writes: Sequence[RowWrite], existing: Mapping[str, Row] | None, *, dry_run: bool, on_progress: OnProgress
     ) -> UpsertResult:
         """Create new rows, update changed ones (sync-owned properties only), skip unchanged ones by hash.
         One bad row is reported in `failed` and the batch goes on."""
