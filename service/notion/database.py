@@ -11,6 +11,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from notion_client import Client
+
 from service.logging import get_logger
 from service.notion.codecs import decode_rich_text, encode_rich_text
 from service.notion.errors import SHARE_HINT, NotionError, NotionNotFoundError
@@ -150,7 +152,7 @@ class Database:
     """The candidates database and the workspace around it (the parent page it lives under)."""
 
     def __init__(
-        self, client: Any, session: NotionSession, settings: Settings, *, sandbox_root_page_id: str | None = None
+        self, client: Client, session: NotionSession, settings: Settings, *, sandbox_root_page_id: str | None = None
     ) -> None:
         self.client = client
         self.session = session

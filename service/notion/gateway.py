@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import httpx
+from notion_client import Client
 
 from connectors.http import RateLimiter
 from service.logging import get_logger
@@ -79,7 +80,7 @@ class NotionGateway:
 
     def __init__(
         self,
-        client: Any,
+        client: Client,
         settings: Settings,
         *,
         sleep: Callable[[float], None] = time.sleep,

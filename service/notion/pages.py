@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Iterator, Sequence
-from typing import Any
+
+from notion_client import Client
 
 from service.notion.codecs import decode_rich_text, encode_rich_text
 from service.notion.session import JSON, PAGE_SIZE, NotionSession, chunks
@@ -16,7 +17,7 @@ from service.notion.session import JSON, PAGE_SIZE, NotionSession, chunks
 MAX_BLOCKS_PER_REQUEST = 100  # children per append / create
 
 
-def read_page(client: Any, session: NotionSession, page_id: str) -> JSON:
+def read_page(client: Client, session: NotionSession, page_id: str) -> JSON:
     """One page object (properties, url, timestamps)."""
     return session.call(
         "pages.retrieve", functools.partial(client.pages.retrieve, page_id), write=False, what=f"reading page {page_id}"
@@ -36,7 +37,7 @@ def is_live_child_page(block: JSON) -> bool:
 class Pages:
     """Page and block calls of one gateway."""
 
-    def __init__(self, client: Any, session: NotionSession) -> None:
+    def __init__(self, client: Client, session: NotionSession) -> None:
         self.client = client
         self.session = session
 

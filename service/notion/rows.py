@@ -13,6 +13,8 @@ from datetime import UTC, date, datetime
 from datetime import time as dtime
 from typing import Any
 
+from notion_client import Client
+
 from service.logging import get_logger, redact_text
 from service.notion.codecs import CodecError, decode_properties, encode_properties, encode_property, parse_iso
 from service.notion.database import Database
@@ -109,7 +111,7 @@ def _sync_owned(write: RowWrite) -> dict[str, Any]:
 class Rows:
     """Row reads and writes of one gateway."""
 
-    def __init__(self, client: Any, session: NotionSession, database: Database) -> None:
+    def __init__(self, client: Client, session: NotionSession, database: Database) -> None:
         self.client = client
         self.session = session
         self.database = database
