@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
+from typing import TypeVar
 
 import pytest
 from pydantic import SecretStr
 
 from connectors.http import RateLimiter
+from service.notion.errors import RetryableError
 from service.notion.gateway import (
     NotionAuthError,
     NotionGateway,
@@ -17,6 +20,8 @@ from service.notion.gateway import (
 )
 from tests.fakes.faults import FaultyNotion, overloaded, rate_limited, refused, server_error, timeout
 from tests.service.notion.support import add_row, full_database, make_gateway, settings
+
+T = TypeVar("T")
 
 
 def test_429_waits_retry_after_then_succeeds(notion: FaultyNotion, sleeps: list[float]) -> None:
@@ -115,3 +120,26 @@ def test_404_says_to_share_with_the_integration(notion: FaultyNotion, sleeps: li
     gateway = make_gateway(notion, sleeps, notion_database_id=database_id)
     with pytest.raises(NotionNotFoundError, match="Connections"):
         gateway.get_row(str(uuid.uuid4()))
+
+
+def test_the_retry_policy_is_one_swappable_method(notion: FaultyNotion, sleeps: list[float]) -> None:
+    """Another policy (e.g. the HTTP toolkit's) plugs in through `run`; the session still counts every attempt."""
+    asked: list[tuple[str, str]] = []
+
+    class TryTwice:
+        def run(
+            self, attempt: Callable[[], T], *, endpoint: str, what: str, recover: Callable[[], T | None] | None = None
+        ) -> T:
+            asked.append((endpoint, what))
+            try:
+                return attempt()
+            except RetryableError:
+                return attempt()
+
+    gateway = make_gateway(notion, sleeps)
+    gateway.session.policy = TryTwice()
+    notion.transport.fail("GET", "users/me", server_error(502))
+    assert gateway.bot_user_id() == notion.sandbox.bot_user_id
+    assert asked == [("users.me", "reading the integration's user")]
+    assert gateway.calls.total == 2
+    assert sleeps == []
