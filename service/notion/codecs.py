@@ -15,7 +15,9 @@ import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, get_args
+
+from service.notion.schema import PropertyType
 
 MAX_TEXT_CHUNK = 2000  # UTF-16 code units per rich text object
 MAX_ARRAY = 100  # rich text objects per array; items per multi_select / relation / people
@@ -26,22 +28,8 @@ ELLIPSIS = "…"
 READ_MORE = " (read more)"
 COMMA_REPLACEMENT = ";"
 
-# Types that can be written; the rest are decoded only.
-WRITABLE_TYPES = frozenset(
-    {
-        "title",
-        "rich_text",
-        "select",
-        "status",
-        "multi_select",
-        "number",
-        "date",
-        "url",
-        "checkbox",
-        "relation",
-        "people",
-    }
-)
+# Types that can be written (the schema's property types); the rest are decoded only.
+WRITABLE_TYPES: frozenset[str] = frozenset(get_args(PropertyType))
 
 
 class CodecError(ValueError):

@@ -1,0 +1,106 @@
+"""What a failed Notion call becomes: one `NotionError` tree, and the mapping from `notion_client`/httpx errors.
+
+Every message names what was being done (page/row/setting) and how to fix it; Notion's own words are kept,
+with secrets redacted. `RetryableError` is internal: the session retries it and never lets it out.
+"""
+
+from __future__ import annotations
+
+import httpx
+from notion_client.errors import HTTPResponseError, NotionClientErrorBase, RequestTimeoutError
+
+from connectors.http import retry_after_seconds
+from service.logging import redact_text
+
+RETRY_STATUSES = frozenset({409, 500, 502, 503, 504})  # 409 conflict_error: Notion says "try again"
+RATE_LIMIT_STATUSES = frozenset({429, 529})
+SHARE_HINT = "share the page/database with the integration in Notion (••• > Connections > add the integration)"
+
+
+class NotionError(Exception):
+    """A Notion call failed; the message names what was being done (page/row/setting) and how to fix it."""
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+
+
+class NotionAuthError(NotionError):
+    """401 (token invalid or revoked) or 403 (the integration lacks a capability)."""
+
+
+class NotionNotFoundError(NotionError):
+    """404: the object does not exist or is not shared with the integration (or the database is not set up)."""
+
+
+class NotionValidationError(NotionError):
+    """400: Notion refused the request body; the message has Notion's words and the page/row/property."""
+
+
+class NotionUnavailableError(NotionError):
+    """Rate limits, 5xx or timeouts still failing after every retry."""
+
+
+class RetryableError(Exception):
+    """One attempt failed in a way worth retrying. `uncertain`: the write may have been applied."""
+
+    def __init__(self, reason: str, *, status: int | None, wait_s: float | None, uncertain: bool) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.wait_s = wait_s
+        self.uncertain = uncertain
+
+    @property
+    def rate_limited(self) -> bool:
+        """Notion asked every caller to slow down (the shared limiter pauses for `wait_s`)."""
+        return self.status in RATE_LIMIT_STATUSES and bool(self.wait_s)
+
+
+CALL_ERRORS = (NotionClientErrorBase, httpx.TransportError)  # what `classify` knows; anything else is a bug
+
+
+def classify(exc: NotionClientErrorBase | httpx.TransportError, what: str, *, sandbox: bool) -> Exception:
+    """The exception one failed attempt becomes: a `RetryableError`, or the `NotionError` to raise at once."""
+    if isinstance(exc, RequestTimeoutError | httpx.TimeoutException):
+        return RetryableError("timeout", status=None, wait_s=None, uncertain=True)
+    if isinstance(exc, httpx.TransportError):  # connection refused/reset: a connect error never reached Notion
+        uncertain = not isinstance(exc, httpx.ConnectError)
+        return RetryableError(f"transport error {type(exc).__name__}", status=None, wait_s=None, uncertain=uncertain)
+    if isinstance(exc, HTTPResponseError):
+        status = int(exc.status)
+        if status in RATE_LIMIT_STATUSES or status in RETRY_STATUSES:
+            # A 429 was refused before any work; a 5xx (529 included) may have been applied.
+            wait_s = retry_after_seconds(exc.headers)
+            return RetryableError(f"HTTP {status}", status=status, wait_s=wait_s, uncertain=status >= 500)
+        return error_from_response(exc, what, sandbox=sandbox)
+    return NotionError(f"{what}: {exc}")  # e.g. an invalid path parameter: a bug or a bad id in a setting
+
+
+def error_from_response(exc: HTTPResponseError, what: str, *, sandbox: bool) -> NotionError:
+    """A Notion error response as the right `NotionError`, with Notion's message, what we did and the fix."""
+    status = int(exc.status)
+    code = str(getattr(exc.code, "value", exc.code))
+    said = redact_text(str(exc) or f"HTTP {status}")
+    doing = f"{what}: " if what else ""
+    if status == 401:
+        fix = (
+            "BACKLOG_SANDBOX_TOKEN does not match the local sandbox's token (NOTION_TOKEN is unset, so the sandbox "
+            "is used); unset BACKLOG_SANDBOX_TOKEN or set NOTION_TOKEN"
+            if sandbox
+            else "NOTION_TOKEN is invalid or revoked: copy the integration's secret from "
+            "https://www.notion.so/profile/integrations into NOTION_TOKEN"
+        )
+        return NotionAuthError(f"{doing}{fix} (Notion said: {said})", status=status, code=code)
+    if status == 403:
+        return NotionAuthError(
+            f"{doing}the integration may not do this (Notion said: {said}); enable the read, update and insert "
+            "content capabilities of the integration and " + SHARE_HINT,
+            status=status,
+            code=code,
+        )
+    if status == 404:
+        return NotionNotFoundError(f"{doing}not found (Notion said: {said}); {SHARE_HINT}", status=status, code=code)
+    if status in (400, 413, 422):
+        return NotionValidationError(f"{doing}Notion refused the request: {said}", status=status, code=code)
+    return NotionError(f"{doing}Notion answered {status}: {said}", status=status, code=code)

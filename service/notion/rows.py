@@ -1,0 +1,337 @@
+"""Rows of the candidates data source: read them (past Notion's 10,000-row query cap), find them by Source Key,
+and upsert them (create new, update changed, skip unchanged by content hash; one bad row never stops a batch).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from datetime import time as dtime
+from typing import Any
+
+from notion_client import Client
+
+from service.logging import get_logger, redact_text
+from service.notion.codecs import CodecError, decode_properties, encode_properties, encode_property, parse_iso
+from service.notion.database import Database
+from service.notion.errors import NotionAuthError, NotionError, NotionUnavailableError
+from service.notion.pages import read_page
+from service.notion.schema import BY_NAME
+from service.notion.session import JSON, PAGE_SIZE, NotionSession, chunks
+
+log = get_logger(__name__)
+
+MAX_OR_CONDITIONS = 100  # Source Key conditions per `or` filter
+QUERY_CAP_REASON = "query_result_limit_reached"
+DRY_RUN_PAGE_ID = ""  # page id reported for rows a dry run would create
+GATEWAY_OWNED = frozenset({"Source Key", "Content Hash"})  # written by the gateway itself, never by callers
+OnProgress = Callable[[int], None] | None  # told the number of writes done after each one
+CREATED_ASCENDING = [{"timestamp": "created_time", "direction": "ascending"}]
+
+
+@dataclass(frozen=True)
+class Row:
+    """One decoded page of the candidates data source."""
+
+    page_id: str
+    url: str
+    created_time: datetime
+    last_edited_time: datetime
+    last_edited_by: str | None
+    values: dict[str, Any]
+
+    def get(self, name: str, default: Any = None) -> Any:
+        value = self.values.get(name)
+        return default if value is None else value
+
+    @property
+    def source_key(self) -> str | None:
+        key = self.values.get("Source Key")
+        return str(key).strip() or None if key else None
+
+
+@dataclass(frozen=True)
+class RowWrite:
+    """What sync wants one row to look like. `create_only` is written only when the row is created."""
+
+    source_key: str
+    properties: dict[str, Any]
+    create_only: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class UpsertResult:
+    created: list[tuple[str, str]] = field(default_factory=list)  # (source_key, page_id)
+    updated: list[tuple[str, str]] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    failed: list[tuple[str, str]] = field(default_factory=list)  # (source_key, message)
+
+
+@dataclass
+class _QueryStatus:
+    capped: bool = False  # Notion stopped at its 10,000-row cap (request_status.incomplete_reason)
+
+
+def content_hash(encoded: Mapping[str, Any]) -> str:
+    """First 16 hex chars of sha256 over the canonical JSON of encoded properties: equal hash, no write."""
+    canonical = json.dumps(encoded, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:16]
+
+
+def _as_datetime(value: Any) -> datetime:
+    parsed = parse_iso(str(value)) if value else datetime.fromtimestamp(0, tz=UTC)
+    if isinstance(parsed, datetime):
+        return parsed
+    assert isinstance(parsed, date)
+    return datetime.combine(parsed, dtime(), tzinfo=UTC)
+
+
+def _and_filter(base: JSON | None, extra: JSON) -> JSON:
+    """`base AND extra` without nesting deeper than Notion's two levels when `base` is already an `and`."""
+    if base is None:
+        return extra
+    if list(base) == ["and"]:
+        return {"and": [*base["and"], extra]}
+    return {"and": [base, extra]}
+
+
+def _sync_owned(write: RowWrite) -> dict[str, Any]:
+    """The properties sync may (re)write on an existing row: never the PM's, never the gateway's own."""
+    return {
+        name: value
+        for name, value in write.properties.items()
+        if name in BY_NAME and BY_NAME[name].writer != "pm" and name not in GATEWAY_OWNED
+    }
+
+
+class Rows:
+    """Row reads and writes of one gateway."""
+
+    def __init__(self, client: Client, session: NotionSession, database: Database) -> None:
+        self.client = client
+        self.session = session
+        self.database = database
+
+    # --- reading
+
+    def row(self, page: Mapping[str, Any]) -> Row:
+        properties = page.get("properties") or {}
+        values = decode_properties(properties)
+        for name, prop in properties.items():
+            if prop.get("type") == "relation" and prop.get("has_more"):  # page objects show only 25 ids
+                values[name] = self._full_relation(str(page["id"]), str(prop.get("id")), name)
+        return Row(
+            page_id=str(page["id"]),
+            url=str(page.get("url", "")),
+            created_time=_as_datetime(page.get("created_time")),
+            last_edited_time=_as_datetime(page.get("last_edited_time")),
+            last_edited_by=(page.get("last_edited_by") or {}).get("id"),
+            values=values,
+        )
+
+    def _full_relation(self, page_id: str, property_id: str, name: str) -> tuple[str, ...]:
+        items = self.session.results(
+            "pages.properties.retrieve",
+            functools.partial(self.client.pages.properties.retrieve, page_id=page_id, property_id=property_id),
+            {"page_size": PAGE_SIZE},
+            what=f"reading relation {name!r} of page {page_id}",
+        )
+        return tuple(str((item.get("relation") or {}).get("id")) for item in items)
+
+    def _query_once(
+        self, data_source_id: str, filter: JSON | None, sorts: list[JSON], what: str, status: _QueryStatus | None = None
+    ) -> Iterator[JSON]:
+        """Every page of one query (all cursors). `status.capped` tells whether Notion stopped at its cap."""
+        kwargs: JSON = {"page_size": PAGE_SIZE, "sorts": sorts}
+        if filter is not None:
+            kwargs["filter"] = filter
+        method = functools.partial(self.client.data_sources.query, data_source_id)
+        for body in self.session.pages("data_sources.query", method, kwargs, what=what):
+            if status is not None and (body.get("request_status") or {}).get("incomplete_reason") == QUERY_CAP_REASON:
+                status.capped = True
+            yield from (r for r in body.get("results") or [] if r.get("object", "page") == "page")
+
+    def iter_rows(self, *, filter: JSON | None = None, sorts: list[JSON] | None = None) -> Iterator[Row]:
+        """Every row matching `filter`, 100 per call. Past Notion's 10,000-row cap a query is continued in
+        created_time windows (on_or_after the last created_time seen, ids deduped at the boundary); with custom
+        `sorts` the order then holds only within the first 10,000 rows."""
+        ref = self.database.ref()
+        what = f"reading rows of {ref.title!r}"
+        yielded: set[str] = set()
+        window_start: str | None = None
+        current_sorts = sorts or CREATED_ASCENDING
+        while True:
+            window_filter = filter
+            if window_start is not None:
+                window_filter = _and_filter(
+                    filter, {"timestamp": "created_time", "created_time": {"on_or_after": window_start}}
+                )
+            status = _QueryStatus()
+            last_created: str | None = None
+            fresh = 0
+            for page in self._query_once(ref.data_source_id, window_filter, current_sorts, what, status):
+                last_created = str(page.get("created_time") or last_created or "")
+                page_id = str(page["id"])
+                if page_id in yielded:
+                    continue
+                yielded.add(page_id)
+                fresh += 1
+                yield self.row(page)
+            if not status.capped:
+                return
+            if current_sorts is not CREATED_ASCENDING:
+                # Custom order: windows need created_time order, so start over and skip what was yielded.
+                log.info("notion.query_cap", what=what, rows=len(yielded), next="restart in created_time order")
+                current_sorts, window_start = CREATED_ASCENDING, None
+                continue
+            if not last_created or fresh == 0:
+                raise NotionError(
+                    f"{what}: more than 10,000 rows share the created_time {window_start}; narrow the filter"
+                )
+            log.info("notion.query_cap", what=what, rows=len(yielded), next_window=last_created)
+            window_start = last_created
+
+    def find_by_source_keys(self, keys: Iterable[str]) -> dict[str, Row]:
+        """Rows by Source Key, up to 100 keys per query (`or` of equals)."""
+        wanted = list(dict.fromkeys(k.strip() for k in keys if k and k.strip()))
+        found: dict[str, Row] = {}
+        if not wanted:
+            return found
+        ref = self.database.ref()
+        for batch in chunks(wanted, MAX_OR_CONDITIONS):
+            conditions = [{"property": "Source Key", "rich_text": {"equals": key}} for key in batch]
+            what = f"looking up {len(batch)} Source Key(s) in {ref.title!r}"
+            for page in self._query_once(ref.data_source_id, {"or": conditions}, CREATED_ASCENDING, what):
+                row = self.row(page)
+                key = row.source_key
+                if key is None or key not in batch:
+                    continue
+                if key in found:  # oldest wins: it is the one the PM has been editing
+                    log.warning("notion.duplicate_source_key", source_key=key, kept=found[key].url, also=row.url)
+                    continue
+                found[key] = row
+        return found
+
+    def get_row(self, page_id: str) -> Row:
+        return self.row(read_page(self.client, self.session, page_id))
+
+    # --- writing
+
+    def encode(self, values: Mapping[str, Any]) -> dict[str, JSON]:
+        types = self.database.property_types()
+        for name in values:
+            if name in self.database.type_problems:
+                raise CodecError(str(self.database.type_problems[name]))
+        return encode_properties(values, types)
+
+    def _update_page(self, page_id: str, properties: Mapping[str, JSON], what: str) -> None:
+        self.session.call(
+            "pages.update",
+            functools.partial(self.client.pages.update, page_id, properties=dict(properties)),
+            write=True,
+            what=what,
+        )
+
+    def update_properties(self, page_id: str, values: dict[str, Any], *, what: str = "") -> None:
+        """Write plain values to a page (scorer/report). Nothing to write, no call."""
+        if not values:
+            return
+        self._update_page(page_id, self.encode(values), what or f"updating {', '.join(values)} of page {page_id}")
+
+    def upsert(
+        self, writes: Sequence[RowWrite], existing: Mapping[str, Row] | None, *, dry_run: bool, on_progress: OnProgress
+    ) -> UpsertResult:
+        """Create new rows, update changed ones (sync-owned properties only), skip unchanged ones by hash.
+        One bad row is reported in `failed` and the batch goes on."""
+        result = UpsertResult()
+        if not writes:
+            return result
+        if existing is None:
+            existing = self.find_by_source_keys(w.source_key for w in writes)
+        written: dict[str, tuple[str, str]] = {}  # rows this call wrote: key -> (page id, content hash)
+        for done, write in enumerate(writes, start=1):
+            try:
+                self._upsert_one(write, existing, written, result, dry_run=dry_run)
+            except (NotionAuthError, NotionUnavailableError):
+                raise  # not about this row: every other row would fail the same way
+            except (CodecError, NotionError) as exc:
+                message = redact_text(str(exc))
+                result.failed.append((write.source_key, message))
+                log.warning("notion.row_failed", source_key=write.source_key, error=message)
+            if on_progress is not None:
+                on_progress(done)
+        return result
+
+    def _upsert_one(
+        self,
+        write: RowWrite,
+        existing: Mapping[str, Row],
+        written: dict[str, tuple[str, str]],
+        result: UpsertResult,
+        *,
+        dry_run: bool,
+    ) -> None:
+        key = write.source_key.strip()
+        if not key:
+            raise CodecError("empty Source Key: every row needs a unique <source>:<external id>")
+        encoded_owned = self.encode(_sync_owned(write))
+        digest = content_hash(encoded_owned)
+        if key in written:
+            page_id, current_hash = written[key]
+        elif key in existing:
+            row = existing[key]
+            page_id, current_hash = row.page_id, str(row.get("Content Hash", "")).strip()
+        else:
+            page_id, current_hash = "", ""
+        if not page_id:
+            properties = self._new_row_properties(write, key, digest)  # encoded even in a dry run: errors show
+            new_id = DRY_RUN_PAGE_ID if dry_run else self._create_row(key, properties)
+            written[key] = (new_id, digest)
+            result.created.append((key, new_id))
+            return
+        if current_hash == digest:
+            result.unchanged.append(key)
+            return
+        if not dry_run:
+            payload = {**encoded_owned, "Content Hash": encode_property("rich_text", digest)}
+            self._update_page(page_id, payload, f"updating page {page_id} ({key})")
+        written[key] = (page_id, digest)
+        result.updated.append((key, page_id))
+
+    def _new_row_properties(self, write: RowWrite, key: str, digest: str) -> dict[str, JSON]:
+        values = {
+            name: value
+            for name, value in {**write.properties, **write.create_only}.items()
+            if name not in GATEWAY_OWNED
+        }
+        properties = self.encode(values)
+        properties["Source Key"] = encode_property("rich_text", key)
+        properties["Content Hash"] = encode_property("rich_text", digest)
+        return properties
+
+    def _create_row(self, key: str, properties: dict[str, JSON]) -> str:
+        ref = self.database.ref()
+
+        def already_created() -> JSON | None:
+            row = self.find_by_source_keys([key]).get(key)
+            return {"id": row.page_id, "url": row.url} if row else None
+
+        page = self.session.call(
+            "pages.create",
+            functools.partial(
+                self.client.pages.create,
+                parent={"type": "data_source_id", "data_source_id": ref.data_source_id},
+                properties=properties,
+            ),
+            write=True,
+            what=f"creating the row {key}",
+            recover=already_created,
+        )
+        return str(page["id"])
+
+
+__all__ = ["DRY_RUN_PAGE_ID", "GATEWAY_OWNED", "Row", "RowWrite", "Rows", "UpsertResult", "content_hash"]

@@ -1,0 +1,190 @@
+"""The one call loop to Notion: rate limit, retry policy, call counting, cursor pagination.
+
+Retry policy (the only one: `notion_client` runs with `retry=False`): 429/529 wait `Retry-After` (and pause the
+shared limiter so every thread waits); 5xx, 409 and timeouts back off exponentially with jitter up to
+`NOTION_MAX_RETRIES`; any other 4xx fails at once. A write that may have landed (timeout or 5xx) is looked up
+with `recover` before it is sent again, so a retry never makes a duplicate.
+
+The policy sits behind `RetryPolicy.run` (one method), so it can be swapped for another implementation without
+touching the session.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from connectors.http import RateLimiter
+from service.logging import get_logger
+from service.notion.calls import CallCounter
+from service.notion.errors import CALL_ERRORS, NotionError, NotionUnavailableError, RetryableError, classify
+from service.settings import Settings
+
+log = get_logger(__name__)
+
+T = TypeVar("T")
+JSON = dict[str, Any]
+PAGE_SIZE = 100  # Notion's maximum page_size
+MAX_WAIT_S = 300.0
+SANDBOX_RATE_LIMIT = 500.0  # requests/s against the in-process sandbox: effectively unlimited
+_shared_limiters: dict[float, RateLimiter] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_rate_limiter(rate: float) -> RateLimiter:
+    """The process-wide limiter for `rate`: every gateway of the process draws from one bucket."""
+    with _shared_lock:
+        if rate not in _shared_limiters:
+            _shared_limiters[rate] = RateLimiter(rate)
+        return _shared_limiters[rate]
+
+
+def limiter_for(settings: Settings, sleep: Callable[[float], None]) -> RateLimiter:
+    """The real clock shares one bucket per process; an injected sleep (tests) gets its own bucket.
+    The local sandbox has no rate limit of its own unless asked (`backlog sandbox --rate-limit`), so the
+    client-side limit applies to it only when NOTION_RATE_LIMIT is set explicitly."""
+    rate = settings.notion_rate_limit
+    if settings.uses_sandbox and "notion_rate_limit" not in settings.model_fields_set:
+        rate = SANDBOX_RATE_LIMIT
+    return shared_rate_limiter(rate) if sleep is time.sleep else RateLimiter(rate, sleep=sleep)
+
+
+def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
+    """`items` in requests of at most `size` (Notion's per-request limits)."""
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+class RetryPolicy(Protocol):
+    """Runs one logical request: `attempt` raises `RetryableError` when another try is worth it."""
+
+    def run(
+        self, attempt: Callable[[], T], *, endpoint: str, what: str, recover: Callable[[], T | None] | None = None
+    ) -> T: ...
+
+
+@dataclass
+class BackoffPolicy:
+    """Retry-After (capped) when Notion names a wait, else exponential back-off with jitter: 0.5, 1, 2 ... 30 s."""
+
+    max_retries: int
+    sleep: Callable[[float], None] = time.sleep
+    max_wait_s: float = MAX_WAIT_S
+
+    def wait_s(self, error: RetryableError, attempt_number: int) -> float:
+        if error.wait_s is not None:
+            return min(error.wait_s, self.max_wait_s)
+        base: float = min(0.5 * 2.0 ** (attempt_number - 1), 30.0)
+        return base / 2 + random.random() * base / 2
+
+    def run(
+        self, attempt: Callable[[], T], *, endpoint: str, what: str, recover: Callable[[], T | None] | None = None
+    ) -> T:
+        """`recover` is asked before re-sending after an attempt that may have been applied; a non-None
+        answer is returned instead of sending again."""
+        uncertain = False
+        attempts = self.max_retries + 1
+        for number in range(1, attempts + 1):
+            try:
+                if uncertain and recover is not None:
+                    found = recover()
+                    if found is not None:
+                        log.info("notion.recovered_write", endpoint=endpoint, what=what)
+                        return found
+                return attempt()
+            except RetryableError as exc:
+                uncertain = uncertain or exc.uncertain
+                if number == attempts:
+                    raise NotionUnavailableError(
+                        f"{what or endpoint}: Notion still failing after {attempts} attempts ({exc}); "
+                        "try again later or raise NOTION_MAX_RETRIES",
+                        status=exc.status,
+                    ) from None
+                wait = self.wait_s(exc, number)
+                log.warning(
+                    "notion.retry",
+                    endpoint=endpoint,
+                    what=what,
+                    status=exc.status,
+                    reason=str(exc),
+                    wait_s=round(wait, 3),
+                    attempt=number,
+                )
+                self.sleep(wait)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class NotionSession:
+    """Every request of a gateway: one limiter token and one count per attempt, one retry policy per call."""
+
+    def __init__(self, limiter: RateLimiter, policy: RetryPolicy, *, sandbox: bool) -> None:
+        self.calls = CallCounter()
+        self.limiter = limiter
+        self.policy = policy
+        self.sandbox = sandbox
+
+    def call(
+        self,
+        endpoint: str,
+        send: Callable[[], Any],
+        *,
+        write: bool,
+        what: str,
+        recover: Callable[[], JSON | None] | None = None,
+    ) -> JSON:
+        """Send one logical request (`send` makes one attempt) and return Notion's JSON answer."""
+        attempt = functools.partial(self._attempt, endpoint, send, write=write, what=what or endpoint)
+        result: JSON = self.policy.run(attempt, endpoint=endpoint, what=what, recover=recover)
+        return result
+
+    def _attempt(self, endpoint: str, send: Callable[[], Any], *, write: bool, what: str) -> JSON:
+        self.limiter.acquire()
+        self.calls.add(endpoint, write=write)
+        try:
+            answer: JSON = send()
+        except CALL_ERRORS as exc:
+            failure = classify(exc, what, sandbox=self.sandbox)
+            if isinstance(failure, RetryableError):
+                if failure.rate_limited and failure.wait_s:
+                    self.limiter.pause(failure.wait_s)
+                raise failure from exc
+            raise failure from None
+        return answer
+
+    def pages(self, endpoint: str, method: Callable[..., Any], kwargs: JSON, *, what: str) -> Iterator[JSON]:
+        """Every answer of a cursor-paginated endpoint (`start_cursor` added after the first); stops with an
+        error if Notion repeats a cursor."""
+        cursor: str | None = None
+        seen: set[str] = set()
+        while True:
+            send = functools.partial(method, **kwargs, **({"start_cursor": cursor} if cursor else {}))
+            body = self.call(endpoint, send, write=False, what=what)
+            yield body
+            cursor = body.get("next_cursor")
+            if not body.get("has_more") or not cursor:
+                return
+            if cursor in seen:
+                raise NotionError(f"{what}: Notion returned the cursor {cursor!r} twice; stopping")
+            seen.add(cursor)
+
+    def results(self, endpoint: str, method: Callable[..., Any], kwargs: JSON, *, what: str) -> Iterator[JSON]:
+        """Every result of a cursor-paginated list endpoint."""
+        for body in self.pages(endpoint, method, kwargs, what=what):
+            yield from body.get("results") or []
+
+
+__all__ = [
+    "PAGE_SIZE",
+    "SANDBOX_RATE_LIMIT",
+    "BackoffPolicy",
+    "NotionSession",
+    "RetryPolicy",
+    "chunks",
+    "limiter_for",
+    "shared_rate_limiter",
+]
