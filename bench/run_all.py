@@ -22,7 +22,7 @@ from scoring.models import Candidate  # noqa: E402
 from scoring.policy import Policy  # noqa: E402
 from scoring.score import score_backlog  # noqa: E402
 from service.logging import configure_logging  # noqa: E402
-from service.notion.gateway import NotionGateway, RowWrite  # noqa: E402
+from service.notion import NotionGateway, RowWrite  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
 ROWS = int(sys.argv[1]) if len(sys.argv) > 1 else 1000

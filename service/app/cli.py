@@ -29,7 +29,7 @@ from service.app.render import (
     render_settings,
     render_sync,
 )
-from service.notion.gateway import NotionError
+from service.notion import NotionError
 from service.pipelines.cycle import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, SprintTarget, run_cycle
 from service.pipelines.demo import export_overrides, run_demo
 from service.pipelines.report import run_report

@@ -17,7 +17,7 @@ from rich.markup import escape
 from service.app.render import err
 from service.app.runlock import RunLock, RunLockHeldError
 from service.logging import configure_logging, get_logger, register_secrets
-from service.notion.gateway import NotionAuthError, NotionError, NotionGateway, NotionNotFoundError
+from service.notion import NotionAuthError, NotionError, NotionGateway, NotionNotFoundError
 from service.pipelines.cycle import EXIT_CONFIG, EXIT_FAILED
 from service.policy_file import ConfigError
 from service.settings import Settings

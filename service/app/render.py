@@ -15,7 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from service.app.progress import SyncProgress
-from service.notion.gateway import InitReport
+from service.notion import InitReport
 from service.pipelines.cycle import StepResult
 from service.pipelines.demo import PmEditsReport
 from service.pipelines.report import ReportResult

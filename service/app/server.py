@@ -8,7 +8,7 @@ from fastapi import FastAPI
 
 from service.app.webhook import RescoreWorker, ServiceHooks, create_app
 from service.logging import get_logger
-from service.notion.gateway import NotionGateway
+from service.notion import NotionGateway
 from service.pipelines.score import run_score
 from service.policy_file import policy_for
 from service.settings import Settings

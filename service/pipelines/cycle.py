@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from scoring.policy import Policy
 from service.logging import get_logger
-from service.notion.gateway import NotionError, NotionGateway
+from service.notion import NotionError, NotionGateway
 from service.pipelines.report import run_report
 from service.pipelines.score import run_score
 from service.pipelines.sync import run_sync

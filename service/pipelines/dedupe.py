@@ -10,7 +10,7 @@ from collections.abc import Sequence
 
 from rapidfuzz import fuzz, process, utils
 
-from service.notion.gateway import Row, RowWrite
+from service.notion import Row, RowWrite
 
 MIN_WORDS = 3  # "Bug" or "Latency" alone would match half the backlog
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from scoring.policy import Policy
 from service.logging import get_logger
-from service.notion.gateway import NotionGateway, Row
+from service.notion import NotionGateway, Row
 from service.pipelines.cycle import (
     EXIT_CONFIG,
     EXIT_OK,

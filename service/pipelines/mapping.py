@@ -12,7 +12,7 @@ from typing import Any
 from connectors.signal import Signal
 from scoring.models import Candidate
 from scoring.policy import Policy
-from service.notion.gateway import Row, RowWrite
+from service.notion import Row, RowWrite
 
 EXCERPT_LIMIT = 1900  # leaves room for the "full text" link inside one 2000-char rich text element
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")

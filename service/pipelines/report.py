@@ -25,7 +25,7 @@ from scoring.policy import Policy
 from scoring.score import score_backlog
 from scoring.summary import render_markdown
 from service.logging import get_logger
-from service.notion.gateway import NotionError, NotionGateway, Row
+from service.notion import NotionError, NotionGateway, Row
 from service.pipelines.mapping import row_to_candidate
 from service.pipelines.sprint_page import FINGERPRINT_PREFIX, SprintPage, render_sprint_page
 
@@ -72,23 +72,14 @@ class ReportResult:
 
 # ------------------------------------------------------------------------------------------ the pipeline
 def _find_sprint_page(gateway: NotionGateway, parent: str, sprint: int) -> str | None:
-    prefix = f"Sprint {sprint} —"
-    for block in gateway.list_children(parent):
-        live = block.get("type") == "child_page" and not block.get("in_trash") and not block.get("archived")
-        if live and str((block.get("child_page") or {}).get("title", "")).startswith(prefix):
-            return str(block["id"])
-    return None
+    return gateway.find_child_page(parent, prefix=f"Sprint {sprint} —")
 
 
 def _page_fingerprint(gateway: NotionGateway, page_id: str) -> str | None:
-    children = gateway.list_children(page_id)
-    if not children:
-        return None
-    first = children[0]
-    texts = (first.get(first.get("type", ""), {}) or {}).get("rich_text") or []
-    text = "".join(t.get("plain_text") or (t.get("text") or {}).get("content", "") for t in texts)
-    if FINGERPRINT_PREFIX in text:
-        return text.split(FINGERPRINT_PREFIX, 1)[1].rstrip(")").strip()
+    """The fingerprint the page's header callout carries (None for a page this service did not write)."""
+    texts = gateway.page_block_texts(page_id)
+    if texts and FINGERPRINT_PREFIX in texts[0]:
+        return texts[0].split(FINGERPRINT_PREFIX, 1)[1].rstrip(")").strip()
     return None
 
 

@@ -16,7 +16,7 @@ from scoring.models import Candidate
 from scoring.policy import Policy
 from scoring.score import ScoreResult, score_backlog
 from service.logging import get_logger
-from service.notion.gateway import NotionError, NotionGateway
+from service.notion import NotionError, NotionGateway
 from service.pipelines.mapping import row_to_candidate
 
 log = get_logger(__name__)

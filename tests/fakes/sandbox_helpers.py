@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from service.notion.gateway import NotionGateway
+from service.notion import NotionGateway
 from service.settings import Settings
 from tests import REPO_ROOT
 

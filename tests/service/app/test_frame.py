@@ -10,7 +10,7 @@ import typer
 
 from service.app.frame import CommandError, command
 from service.app.runlock import RunLock, RunLockHeldError
-from service.notion.gateway import NotionAuthError, NotionError, NotionNotFoundError
+from service.notion import NotionAuthError, NotionError, NotionNotFoundError
 from service.policy_file import ConfigError
 
 

@@ -19,7 +19,7 @@ from pydantic import SecretStr
 from scoring.policy import Policy
 from service.app.server import build_service
 from service.app.webhook import sign
-from service.notion.gateway import NotionGateway
+from service.notion import NotionGateway
 from service.pipelines.score import run_score
 from service.sandbox import Sandbox
 from service.settings import Settings

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from pathlib import Path
 
-from service.notion.gateway import Row, RowWrite
+from service.notion import Row, RowWrite
 from service.pipelines.dedupe import DuplicateFinder, with_possible_duplicate
 from service.pipelines.sync import run_sync
 from service.policy_file import load_policy

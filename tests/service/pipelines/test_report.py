@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from scoring.policy import Capacity, Policy
-from service.notion.gateway import NotionGateway
+from service.notion import NotionGateway
 from service.pipelines.report import ReportResult, run_report
 from tests.service.pipelines.test_score import new_gateway, pm_edit, rows_by_key, seed_backlog
 

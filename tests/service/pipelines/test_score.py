@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from scoring.policy import Policy
-from service.notion.gateway import NotionGateway, Row, RowWrite
+from service.notion import NotionGateway, Row, RowWrite
 from service.pipelines.score import run_score
 from service.settings import Settings
 from tests.fixtures.seed_examples import seed_example_candidates
