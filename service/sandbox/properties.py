@@ -109,11 +109,14 @@ def _merge_options(existing: list[JSON], given: Any, where: str) -> list[JSON]:
     return result
 
 
-def _status_groups(options: list[JSON]) -> list[JSON]:
+def _status_groups(options: list[JSON], assigned: dict[str, str] | None = None) -> list[JSON]:
+    """Notion's three status groups; an option goes where the request put it, else where its name suggests."""
     groups: dict[str, list[str]] = {"To-do": [], "In progress": [], "Complete": []}
     for index, option in enumerate(options):
         name = option["name"].lower()
-        if any(word in name for word in _DONE_WORDS):
+        if assigned and option["id"] in assigned:
+            groups[assigned[option["id"]]].append(option["id"])
+        elif any(word in name for word in _DONE_WORDS):
             groups["Complete"].append(option["id"])
         elif index == 0 or name in {"new", "not started", "backlog", "to do", "todo"}:
             groups["To-do"].append(option["id"])
@@ -137,14 +140,7 @@ def build_config(kind: str, raw: Any, where: str, resolve: RelationResolver, exi
             return {"options": _merge_options(old, body["options"], f"{where}.options")}
         return {"options": old}
     if kind == "status":
-        old = list((existing or {}).get("options", []))
-        if "options" in body:
-            options = _merge_options(old, body["options"], f"{where}.options")
-            return {"options": options, "groups": _status_groups(options)}
-        if existing:
-            return dict(existing)
-        options = [{"id": new_id(), "name": n, "color": c, "description": None} for n, c, _ in DEFAULT_STATUS]
-        return {"options": options, "groups": _status_groups(options)}
+        return _status_config(body, where, existing)
     if kind == "relation":
         ds_raw = body.get("data_source_id")
         db_raw = body.get("database_id")
@@ -171,6 +167,48 @@ def build_config(kind: str, raw: Any, where: str, resolve: RelationResolver, exi
             config["single_property"] = {}
         return config
     raise validation(f"body failed validation: {where} has an unsupported property type `{kind}`.")
+
+
+def _status_config(body: JSON, where: str, existing: JSON | None) -> JSON:
+    """A status property is created with its options and groups; afterwards the API cannot change them
+    (developers.notion.com/reference/update-data-source-properties: "It's not possible to update the name or
+    options values of a status property via the API")."""
+    if existing:
+        if "options" in body or "groups" in body:
+            raise validation(
+                f"body failed validation: {where}: it's not possible to update the name or options values of a "
+                "status property via the API; change them in Notion."
+            )
+        return dict(existing)
+    if "options" not in body:
+        options = [{"id": new_id(), "name": n, "color": c, "description": None} for n, c, _ in DEFAULT_STATUS]
+        return {"options": options, "groups": _status_groups(options)}
+    raw_options = check_array(body["options"], f"{where}.options")
+    options = _merge_options([], raw_options, f"{where}.options")
+    assigned: dict[str, str] = {}
+    for index, (raw, option) in enumerate(zip(raw_options, options, strict=True)):
+        group = raw.get("group") if isinstance(raw, dict) else None
+        if group is not None:
+            assigned[str(option["id"])] = _group_name(group, f"{where}.options[{index}].group")
+    by_key = {key: option["id"] for option in options for key in (option["id"], option["name"])}
+    for index, entry in enumerate(check_array(body.get("groups", []), f"{where}.groups")):
+        spot = f"{where}.groups[{index}]"
+        if not isinstance(entry, dict):
+            raise validation(f"body failed validation: {spot} should be an object.")
+        name = _group_name(entry.get("name"), f"{spot}.name")
+        for key in check_array(entry.get("option_ids", []), f"{spot}.option_ids"):
+            if key not in by_key:
+                raise validation(f"body failed validation: {spot}.option_ids: no option {key!r} in {where}.options.")
+            assigned[str(by_key[key])] = name
+    return {"options": options, "groups": _status_groups(options, assigned)}
+
+
+def _group_name(raw: Any, where: str) -> str:
+    if raw not in _GROUP_COLORS:
+        raise validation(
+            f'body failed validation: {where} should be "To-do", "In progress" or "Complete", instead was `{raw!r}`.'
+        )
+    return str(raw)
 
 
 def property_type_of(raw: Any, where: str) -> str:
