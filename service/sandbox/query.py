@@ -45,10 +45,7 @@ def compile_filter(
     where: str = "body.filter",
     groups_match: bool = True,
 ) -> Predicate:
-    """Turn a Notion filter object into a predicate over rows, or raise a validation_error naming the problem.
-
-    `groups_match`: a status `equals` on a group name matches the group's options (API versions before
-    2026-12-01)."""
+    """A Notion filter as a predicate over rows (or a validation_error); `groups_match`: see `_with_groups`."""
     if not isinstance(raw, dict):
         raise validation(f"body failed validation: {where} should be an object.")
     for compound in ("and", "or"):
@@ -101,7 +98,7 @@ def compile_filter(
 
 
 def _with_groups(prop: JSON, condition: Any, test: Callable[[Any], bool]) -> Callable[[Any], bool]:
-    """`equals`/`does_not_equal` on a status group's name also covers every option in that group."""
+    """`equals`/`does_not_equal` on a status group's name also covers the group's options (before 2026-12-01)."""
     op, arg = next(iter(condition.items()))  # _simple_test has checked: one operator
     options = {opt["id"]: opt["name"] for opt in prop["config"].get("options", [])}
     members = {
