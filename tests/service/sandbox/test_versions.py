@@ -368,3 +368,33 @@ def test_ordinary_errors_have_no_additional_data(box: Sandbox) -> None:
     status, answer = call(box, "2025-09-03", "GET", "/v1/pages/0f0e0d0c0b0a4a4b8c8d0e0f10111213")
     assert status == 404
     assert set(answer) == {"object", "status", "code", "message", "request_id"}
+
+
+# --- the real client, pinned to each version ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_notion_client_pinned_to_each_version(box: Sandbox, version: str) -> None:
+    import httpx
+    from notion_client import Client
+
+    from service.sandbox import SandboxTransport
+
+    client = Client(
+        {"auth": TOKEN, "base_url": "http://sandbox.local", "notion_version": version},
+        client=httpx.Client(transport=SandboxTransport(box)),
+    )
+    ds_id = make_data_source(box, version)
+    page = add_row(box, version, ds_id, "via client", Votes={"number": 5})
+    found: Any = client.data_sources.query(data_source_id=ds_id, filter_properties=["Votes"])
+    assert found["results"][0]["properties"] == {
+        "Votes": {"id": found["results"][0]["properties"]["Votes"]["id"], "type": "number", "number": 5}
+    }
+    listed: Any = client.data_sources.query(data_source_id=ds_id)
+    assert ("Votes" in listed["results"][0]["properties"]) is (version != "2026-12-01")
+    client.blocks.children.append(block_id=page["id"], children=[paragraph("b")])
+    client.blocks.children.append(block_id=page["id"], children=[paragraph("a")], position={"type": "start"})
+    assert block_texts(box, version, page["id"]) == ["a", "b"]
+    trashed: Any = client.pages.update(page_id=page["id"], in_trash=True)
+    assert trashed["in_trash"] is True
+    assert ("archived" in trashed) is (version == "2025-09-03")
