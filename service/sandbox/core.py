@@ -980,7 +980,8 @@ class Sandbox:
         if parent["type"] == "page_id":
             self._add_child(parent["page_id"], page_id)
         self._insert_blocks(page_id, {"type": "page_id", "page_id": page_id}, children, None, "body.children")
-        return self.render_page(page, self._schema_for(page) if ds_id else None)
+        answer_schema = self._schema_for(page)
+        return self.render_page(page, answer_schema, self._filter_properties(params, answer_schema))
 
     def _get_page(self, raw_id: str, body: JSON, params: dict[str, list[str]]) -> JSON:
         page = self._get("page", raw_id)
@@ -1002,7 +1003,8 @@ class Sandbox:
                 page[key] = body[key]
         self._touch(page)
         self._store.update(page["id"], page)
-        return self.render_page(page, self._schema_for(page))
+        answer_schema = self._schema_for(page)
+        return self.render_page(page, answer_schema, self._filter_properties(params, answer_schema))
 
     def _get_property_item(self, raw_id: str, raw_prop: str, body: JSON, params: dict[str, list[str]]) -> JSON:
         page = self._get("page", raw_id)

@@ -19,17 +19,19 @@ Notion's own text or a verbatim copy of it, "assumed" means the sandbox's best r
   status-codes (verified). An unknown version answers 400 with Notion's "Notion-Version header failed
   validation: Notion-Version header should be ..." message listing the accepted versions (verified wording,
   from a live answer quoted in a public design record of 26 Jul 2026); the code `validation_error` is assumed.
-- `position` is accepted on 2025-09-03 too (assumed: the sandbox did so before versions existed).
-- `filter_properties` (query string, repeated; ids or names) narrows Query a data source and Retrieve a page on
-  every version (verified: notion-client 3.1.0 sends it as a query parameter on both); on Search it is read from
-  the query string or the body, leniently across schemas (assumed: notion-client 3.1.0 does not send it there).
+- `position` is accepted on 2025-09-03 too (assumed: the sandbox did so before versions existed; the official JS
+  SDK, makenotion/notion-sdk-js v5.26.0, types it as `after_block` | `start` | `end` and marks `after` and
+  `archived` deprecated "for API versions prior to 2026-03-11" (verified there, README "Key changes")).
+- `filter_properties` (query string, repeated; ids or names) narrows Query a data source, Retrieve a page, Create
+  a page and Update a page on every version (verified: the JS SDK's `queryParams: ["filter_properties"]` on those
+  four endpoints; notion-client 3.1.0 sends it on query and retrieve). Search takes no such parameter in the SDK;
+  the sandbox reads it there from the query string or the body, leniently across schemas (assumed).
 
 Shapes on every version: error bodies carry `additional_data` only where Notion documents it: the block limit
 (verified: developers.notion.com/reference/workspace-block-limits, see `limits`) and 429s (`retry_after`,
-`rate_limit_reason`: from a summary of reference/request-limits, not read first-hand; string values follow the
-JS SDK's `Record<string, string | string[]>` type). People carry `person.email_verified` (assumed from issue 13:
-the SDK types read show only `email`). Date mentions carry `start`, `end` and `time_zone` like every Notion date
-object (assumed by analogy with the date property value).
+`rate_limit_reason`: from a summary of reference/request-limits, not read first-hand; string values, as the JS
+SDK types `additional_data`). People carry `person.email_verified` (assumed from issue 13: the SDK's user types
+show only `email`). Date mentions carry `start`, `end` and `time_zone` (verified: the SDK's `DateResponse`).
 """
 
 from __future__ import annotations

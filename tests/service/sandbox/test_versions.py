@@ -215,6 +215,18 @@ def test_filter_properties_is_honoured_by_query_retrieve_and_search(box: Sandbox
     assert (status, answer["code"]) == (400, "validation_error")
 
 
+@pytest.mark.parametrize("version", VERSIONS)
+def test_filter_properties_narrows_create_and_update_answers(box: Sandbox, version: str) -> None:
+    ds_id = make_data_source(box, version)
+    body = {"parent": {"data_source_id": ds_id}, "properties": {"Name": {"title": []}, "Votes": {"number": 1}}}
+    created = ok(box, version, "POST", "/v1/pages", body, query="filter_properties=Votes")
+    assert set(created["properties"]) == {"Votes"}
+    change = {"properties": {"Votes": {"number": 2}}}
+    updated = ok(box, version, "PATCH", f"/v1/pages/{created['id']}", change, query="filter_properties=title")
+    assert set(updated["properties"]) == {"Name"}
+    assert ok(box, version, "GET", f"/v1/pages/{created['id']}")["properties"]["Votes"]["number"] == 2
+
+
 def test_filter_properties_pages_through_a_title_only_query(box: Sandbox) -> None:
     ds_id = make_data_source(box, "2026-12-01")
     for index in range(3):
@@ -236,22 +248,9 @@ def test_filter_properties_pages_through_a_title_only_query(box: Sandbox) -> Non
 
 # --- status: creation with groups, equals on a group ---------------------------------------------------------------
 
-STATUS_WITH_GROUPS: dict[str, Any] = {
+STATUS_WITH_OPTIONS: dict[str, Any] = {
     "Name": {"title": {}},
-    "Status": {
-        "status": {
-            "options": [
-                {"name": "New", "color": "gray", "group": "To-do"},
-                {"name": "Planned", "color": "blue", "id": "planned-id"},
-                {"name": "Won't do", "color": "red", "group": "Complete"},
-                {"name": "Merged", "color": "purple"},
-            ],
-            "groups": [
-                {"name": "In progress", "option_ids": ["planned-id"]},
-                {"name": "Complete", "option_ids": ["Merged"]},
-            ],
-        }
-    },
+    "Status": {"status": {"options": [{"name": "New", "color": "gray"}, {"name": "Done", "color": "green"}]}},
 }
 
 
@@ -262,34 +261,44 @@ def groups_of(box: Sandbox, version: str, ds_id: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("version", VERSIONS)
-def test_status_is_created_with_options_in_groups(box: Sandbox, version: str) -> None:
-    ds_id = make_data_source(box, version, STATUS_WITH_GROUPS)
+def test_status_without_options_gets_notions_defaults_in_their_groups(box: Sandbox, version: str) -> None:
+    ds_id = make_data_source(box, version, {"Name": {"title": {}}, "Status": {"status": {}}})
     assert groups_of(box, version, ds_id) == {
-        "To-do": ["New"],
-        "In progress": ["Planned"],
-        "Complete": ["Won't do", "Merged"],
+        "To-do": ["Not started"],
+        "In progress": ["In progress"],
+        "Complete": ["Done"],
     }
-    page = add_row(box, version, ds_id, "row", Status={"status": {"name": "Planned"}})
-    assert page["properties"]["Status"]["status"]["name"] == "Planned"
 
 
-def test_status_options_cannot_be_changed_after_creation(box: Sandbox) -> None:
-    ds_id = make_data_source(box, "2026-03-11", STATUS_WITH_GROUPS)
-    body = {"properties": {"Status": {"status": {"options": [{"name": "Later"}]}}}}
-    status, answer = call(box, "2026-03-11", "PATCH", f"/v1/data_sources/{ds_id}", body)
-    assert (status, answer["code"]) == (400, "validation_error")
-    assert "status property via the API" in answer["message"]
-    assert "Later" not in str(groups_of(box, "2026-03-11", ds_id))
+@pytest.mark.parametrize("version", VERSIONS)
+def test_status_is_created_with_options_that_land_in_to_do(box: Sandbox, version: str) -> None:
+    ds_id = make_data_source(box, version, STATUS_WITH_OPTIONS)
+    assert groups_of(box, version, ds_id) == {"To-do": ["New", "Done"], "In progress": [], "Complete": []}
+    page = add_row(box, version, ds_id, "row", Status={"status": {"name": "Done"}})
+    assert page["properties"]["Status"]["status"]["name"] == "Done"
+
+
+def test_status_options_are_added_to_to_do_and_the_rest_kept(box: Sandbox) -> None:
+    ds_id = make_data_source(box, "2026-03-11", {"Name": {"title": {}}, "Status": {"status": {}}})
+    body = {"properties": {"Status": {"status": {"options": [{"name": "Icebox"}, {"name": "Done", "color": "red"}]}}}}
+    schema = ok(box, "2026-03-11", "PATCH", f"/v1/data_sources/{ds_id}", body)["properties"]
+    assert groups_of(box, "2026-03-11", ds_id) == {
+        "To-do": ["Not started", "Icebox"],
+        "In progress": ["In progress"],
+        "Complete": ["Done"],
+    }
+    colors = {option["name"]: option["color"] for option in schema["Status"]["status"]["options"]}
+    assert colors["Done"] == "red"
 
 
 @pytest.mark.parametrize(
     ("status_body", "where"),
     [
-        ({"options": [{"name": "New", "group": "Someday"}]}, "options[0].group"),
-        ({"options": [{"name": "New"}], "groups": [{"name": "To-do", "option_ids": ["Missing"]}]}, "groups[0]"),
+        ({"options": [{"name": "New"}], "groups": [{"name": "To-do", "option_ids": ["New"]}]}, "status.groups"),
+        ({"options": [{"name": "New", "group": "To-do"}]}, "options[0].group"),
     ],
 )
-def test_status_groups_are_validated(box: Sandbox, status_body: dict[str, Any], where: str) -> None:
+def test_status_groups_cannot_be_given_through_the_api(box: Sandbox, status_body: dict[str, Any], where: str) -> None:
     properties = {"Name": {"title": {}}, "Status": {"status": status_body}}
     body = {
         "parent": {"type": "page_id", "page_id": box.root_page_id},
@@ -298,13 +307,14 @@ def test_status_groups_are_validated(box: Sandbox, status_body: dict[str, Any], 
     status, answer = call(box, "2026-12-01", "POST", "/v1/databases", body)
     assert (status, answer["code"]) == (400, "validation_error")
     assert where in answer["message"]
+    assert "should be not present" in answer["message"]
 
 
 @pytest.mark.parametrize("version", VERSIONS)
 def test_status_equals_matches_a_group_only_before_2026_12_01(box: Sandbox, version: str) -> None:
-    ds_id = make_data_source(box, version, STATUS_WITH_GROUPS)
-    add_row(box, version, ds_id, "merged", Status={"status": {"name": "Merged"}})
-    add_row(box, version, ds_id, "new", Status={"status": {"name": "New"}})
+    ds_id = make_data_source(box, version, {"Name": {"title": {}}, "Status": {"status": {}}})
+    add_row(box, version, ds_id, "done", Status={"status": {"name": "Done"}})
+    add_row(box, version, ds_id, "new", Status={"status": {"name": "Not started"}})
     path = f"/v1/data_sources/{ds_id}/query"
 
     def matching(condition: dict[str, Any]) -> list[str]:
@@ -312,10 +322,9 @@ def test_status_equals_matches_a_group_only_before_2026_12_01(box: Sandbox, vers
         results = ok(box, version, "POST", path, body)["results"]
         return [page["properties"]["Name"]["title"][0]["plain_text"] for page in results]
 
-    by_group = matching({"equals": "Complete"})
-    assert by_group == ([] if version == "2026-12-01" else ["merged"])
-    assert matching({"does_not_equal": "Complete"}) == (["merged", "new"] if version == "2026-12-01" else ["new"])
-    assert matching({"equals": "Merged"}) == ["merged"]  # an option's name works on every version
+    assert matching({"equals": "Complete"}) == ([] if version == "2026-12-01" else ["done"])
+    assert matching({"does_not_equal": "Complete"}) == (["done", "new"] if version == "2026-12-01" else ["new"])
+    assert matching({"equals": "Done"}) == ["done"]  # an option's name works on every version
 
 
 # --- users ---------------------------------------------------------------------------------------------------------
