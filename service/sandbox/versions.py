@@ -28,10 +28,11 @@ Notion's own text or a verbatim copy of it, "assumed" means the sandbox's best r
   the sandbox reads it there from the query string or the body, leniently across schemas (assumed).
 
 Shapes on every version: error bodies carry `additional_data` only where Notion documents it: the block limit
-(verified: developers.notion.com/reference/workspace-block-limits, see `limits`) and 429s (`retry_after`,
-`rate_limit_reason`: from a summary of reference/request-limits, not read first-hand; string values, as the JS
-SDK types `additional_data`). People carry `person.email_verified` (assumed from issue 13: the SDK's user types
-show only `email`). Date mentions carry `start`, `end` and `time_zone` (verified: the SDK's `DateResponse`).
+(verified: developers.notion.com/reference/workspace-block-limits, see `limits`) and 429s (`rate_limit_reason`
+verified in reference/request-limits; `retry_after`, a string of seconds, seen in a live 429 quoted by a public
+project, not in Notion's text). People carry `person.email_verified` (assumed from issue 13: the SDK's user
+types show only `email`). Date mentions carry `start`, `end` and `time_zone` (verified: the SDK's
+`DateResponse`).
 """
 
 from __future__ import annotations
