@@ -716,9 +716,7 @@ class Sandbox:
             if new_name != current["name"]:
                 if new_name in schema:
                     raise validation(f"A property named {new_name} already exists.")
-                rebuilt = {}
-                for name, value in schema.items():
-                    rebuilt[new_name if name == current["name"] else name] = value
+                rebuilt = {(new_name if name == current["name"] else name): value for name, value in schema.items()}
                 schema.clear()
                 schema.update(rebuilt)
             prop["name"] = new_name
