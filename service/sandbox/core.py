@@ -124,6 +124,8 @@ class Sandbox:
         with self._lock:
             self._bootstrap()
             self._store.commit()
+        if block_limit is not None:
+            self._ensure_second_member()
         self.root_page_id: str = self._meta("root_page_id")
         self.bot_user_id: str = self._meta("bot_user_id")
         self.person_user_id: str = self._meta("person_user_id")
@@ -352,6 +354,14 @@ class Sandbox:
             person.setdefault("email_verified", bool(person.get("email")))
             user["person"] = person
         return user
+
+    def _ensure_second_member(self) -> None:
+        """The cap applies to Free workspaces with more than one member, so a capped sandbox has two people
+        (a plan check can count them with GET /v1/users, as it would on Notion)."""
+        with self._lock:
+            if self._store.meta("second_member_id") is None:
+                self._store.set_meta("second_member_id", self.add_person("Sam Second", "sam.second@example.com"))
+                self._store.commit()
 
     def add_person(self, name: str | None, email: str) -> str:
         """Add a workspace member (for tests of people values and nameless members); returns the user id."""

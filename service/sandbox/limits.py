@@ -7,6 +7,9 @@ nothing); the write that first reaches the limit succeeds and starts a grace per
 that would create blocks fails with HTTP 403 `restricted_resource`, `additional_data.block_limit =
 "block_creation"` and the documented message; reads, edits and deletes keep working. The grace period here is
 configurable (Notion's is three days) and defaults to none, so a test sees the failure on the next create.
+The cap applies to Free workspaces with more than one member, so a capped sandbox lists a second person; the
+bot's `workspace_limits` (5 MiB uploads, the Free plan's limit per a summary of Notion's file-upload page, not
+read first-hand) are the same either way.
 
 Query lag (assumed, not documented as a number): Notion's data source query reads an index that trails writes
 by a moment, so a page created a second ago can be missing from a query that retrieve already answers.

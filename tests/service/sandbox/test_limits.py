@@ -180,3 +180,24 @@ def test_paging_reuses_the_first_pages_order_until_something_is_written(
         assert "late" not in names(second)  # it sorts first, so it is on the first page of the new order
     finally:
         box.close()
+
+
+def test_a_capped_sandbox_looks_like_a_multi_member_free_workspace(tmp_path: Path) -> None:
+    def people(box: Sandbox) -> int:
+        return sum(user["type"] == "person" for user in ok(box, V, "GET", "/v1/users")["results"])
+
+    free = Sandbox(tmp_path / "single.sqlite3", token=TOKEN)
+    capped = Sandbox(tmp_path / "multi.sqlite3", token=TOKEN, block_limit=1000)
+    try:
+        assert people(free) == 1  # single-member Free: unlimited blocks, per Notion's rule
+        assert people(capped) == 2
+        limits = ok(capped, V, "GET", "/v1/users/me")["bot"]["workspace_limits"]
+        assert limits == {"max_file_upload_size_in_bytes": 5242880}  # the Free plan's 5 MiB upload limit
+    finally:
+        free.close()
+        capped.close()
+    again = Sandbox(tmp_path / "multi.sqlite3", token=TOKEN, block_limit=1000)
+    try:
+        assert people(again) == 2  # added once, not on every start
+    finally:
+        again.close()
