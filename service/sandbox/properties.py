@@ -167,7 +167,8 @@ def _status_config(body: JSON, where: str, existing: JSON | None) -> JSON:
     src/api-endpoints/common.ts): on creation `options` (name, color, description) are "the initial status
     options. If not provided, defaults are created"; on update they are "Status options to add or update. New
     options are assigned to the To-do group". (reference/update-data-source-properties still says status options
-    cannot be updated; the SDK's spec is newer.) Assumed: options given at creation also land in To-do.
+    cannot be updated; the SDK's spec is newer.) Assumed: options given at creation also land in To-do, and the
+    "should be not present" wording of the error for `groups`.
     """
     where = f"{where}.status"
     for key in body:
