@@ -1,8 +1,10 @@
-"""The sandbox itself: a Notion-API-compatible application (version 2025-09-03) over one SQLite file.
+"""The sandbox itself: a Notion-API-compatible application over one SQLite file.
 
 `Sandbox.handle` takes one HTTP request (method, path, query, headers, body) and answers it the way
-api.notion.com would: same routes, same response shapes, same error bodies and limits. The in-process
-transport, the WSGI app and the HTML view are thin layers over it.
+api.notion.com would under the request's `Notion-Version` (2025-09-03, 2026-03-11 or 2026-12-01, see
+`versions`): same routes, same response shapes, same error bodies and limits. The in-process transport, the
+WSGI app and the HTML view are thin layers over it. Optional emulations (block cap, query lag) live in
+`limits`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from urllib.parse import parse_qs, unquote
 
 from service.logging import get_logger
 from service.sandbox.blocks import block_type, build_payload
+from service.sandbox.limits import BlockBudget, indexed
 from service.sandbox.model import (
     JSON,
     MAX_ARRAY,
@@ -49,8 +52,9 @@ from service.sandbox.properties import (
     stored_value,
     write_value,
 )
-from service.sandbox.query import Row, compile_filter, compile_sorts
+from service.sandbox.query import Ordered, QueryCache, Row, compile_filter, compile_sorts
 from service.sandbox.store import Store
+from service.sandbox.versions import V2025_09_03, Version, check_request, parse_version, shape_response
 
 log = get_logger(__name__)
 
@@ -100,7 +104,12 @@ class Sandbox:
         clock: Callable[[], float] = time.monotonic,
         wall_clock: Callable[[], datetime] | None = None,
         public_url: str = "http://127.0.0.1:8787",
+        block_limit: int | None = None,
+        block_grace_s: float = 0.0,
+        query_lag_s: float = 0.0,
     ) -> None:
+        """`block_limit` emulates the Free-plan block cap (after `block_grace_s` past the limit, creates fail);
+        `query_lag_s` hides pages younger than that from data source queries. Both off by default."""
         self.path = Path(path)
         self._token = token
         self._bucket = _TokenBucket(rate_limit, clock) if rate_limit else None
@@ -108,9 +117,15 @@ class Sandbox:
         self.public_url = public_url.rstrip("/")
         self._lock = threading.RLock()
         self._store = Store(self.path)
+        self.blocks = BlockBudget(self._store, self._now, block_limit, block_grace_s)
+        self.query_lag_s = query_lag_s
+        self._version = Version(V2025_09_03)  # the version of the request being answered (under the lock)
+        self._query_cache = QueryCache()
         with self._lock:
             self._bootstrap()
             self._store.commit()
+        if block_limit is not None:
+            self._ensure_second_member()
         self.root_page_id: str = self._meta("root_page_id")
         self.bot_user_id: str = self._meta("bot_user_id")
         self.person_user_id: str = self._meta("person_user_id")
@@ -160,12 +175,15 @@ class Sandbox:
         extra: dict[str, str] = {}
         try:
             self._admit(lower)
+            version = parse_version(lower)
             handler, args = self._route(method.upper(), path)
             payload = self._parse_body(method.upper(), body)
+            check_request(version, payload)
             with self._lock:
                 self._store.refresh()
+                self._version = version
                 try:
-                    result = handler(*args, body=payload, params=params)
+                    result = shape_response(handler(*args, body=payload, params=params), version)
                 except BaseException:
                     self._store.rollback()
                     raise
@@ -174,7 +192,7 @@ class Sandbox:
         except ApiError as error:
             status = error.status
             extra = error.headers
-            result = {"object": "error", "status": error.status, "code": error.code, "message": error.message}
+            result = error.body()
         except Exception:
             log.exception("sandbox_internal_error", method=method, path=path)
             status = 500
@@ -205,11 +223,13 @@ class Sandbox:
         with self._lock:
             wait = self._bucket.take()
         if wait > 0:
+            retry_after = str(max(1, math.ceil(wait)))
             raise ApiError(
                 429,
                 "rate_limited",
                 "You have been rate limited. Please try again in a few minutes.",
-                {"Retry-After": str(max(1, math.ceil(wait)))},
+                {"Retry-After": retry_after},
+                additional_data={"retry_after": retry_after, "rate_limit_reason": "public_api_request_rate_limit"},
             )
 
     def _route(self, method: str, path: str) -> tuple[Handler, list[str]]:
@@ -321,7 +341,43 @@ class Sandbox:
 
     def _user(self, user_id: str) -> JSON | None:
         found = self._store.get(user_id)
-        return found[1] if found is not None and found[0] == "user" else None
+        return self._render_user(found[1]) if found is not None and found[0] == "user" else None
+
+    def _render_user(self, doc: JSON) -> JSON:
+        """A user as the request's version shows it: people carry `email_verified`; a missing name is `null`
+        on 2026-12-01 and `""` before."""
+        user = dict(doc)
+        if user.get("name") is None and not self._version.nullable_person_name:
+            user["name"] = ""
+        if user.get("type") == "person":
+            person = dict(user.get("person") or {})
+            person.setdefault("email_verified", bool(person.get("email")))
+            user["person"] = person
+        return user
+
+    def _ensure_second_member(self) -> None:
+        """The cap applies to Free workspaces with more than one member, so a capped sandbox has two people
+        (a plan check can count them with GET /v1/users, as it would on Notion)."""
+        with self._lock:
+            if self._store.meta("second_member_id") is None:
+                self._store.set_meta("second_member_id", self.add_person("Sam Second", "sam.second@example.com"))
+                self._store.commit()
+
+    def add_person(self, name: str | None, email: str) -> str:
+        """Add a workspace member (for tests of people values and nameless members); returns the user id."""
+        user_id = new_id()
+        doc: JSON = {
+            "object": "user",
+            "id": user_id,
+            "name": name,
+            "avatar_url": None,
+            "type": "person",
+            "person": {"email": email},
+        }
+        with self._lock:
+            self._store.insert(user_id, "user", None, doc)
+            self._store.commit()
+        return user_id
 
     def _touch(self, doc: JSON) -> None:
         doc["last_edited_time"] = self._stamp()
@@ -504,7 +560,7 @@ class Sandbox:
     # --- users -------------------------------------------------------------------------------------------
 
     def _list_users(self, body: JSON, params: dict[str, list[str]]) -> JSON:
-        users = self._store.of_kind("user")
+        users = [self._render_user(user) for user in self._store.of_kind("user")]
         size = self._page_size(params.get("page_size"), "query")
         ids = [user["id"] for user in users]
         start, end = self._window(ids, _first(params, "start_cursor"), size)
@@ -516,7 +572,7 @@ class Sandbox:
         return me
 
     def _get_user(self, raw_id: str, body: JSON, params: dict[str, list[str]]) -> JSON:
-        return self._get("user", raw_id)
+        return self._render_user(self._get("user", raw_id))
 
     # --- databases and data sources ----------------------------------------------------------------------
 
@@ -544,6 +600,7 @@ class Sandbox:
         properties = initial.get("properties") if isinstance(initial, dict) else None
         if properties is None:
             properties = body.get("properties")
+        self.blocks.admit()
         stamp = self._stamp()
         db_id, ds_id = new_id(), new_id()
         db = {
@@ -563,6 +620,7 @@ class Sandbox:
             "data_sources": [ds_id],
         }
         self._store.insert(db_id, "database", parent_page, db)
+        self.blocks.spend(1)
         self._new_data_source(ds_id, db_id, title, properties or {}, body.get("icon"), "body.initial_data_source")
         if parent_page is not None:
             self._add_child(parent_page, db_id)
@@ -668,9 +726,7 @@ class Sandbox:
             if new_name != current["name"]:
                 if new_name in schema:
                     raise validation(f"A property named {new_name} already exists.")
-                rebuilt = {}
-                for name, value in schema.items():
-                    rebuilt[new_name if name == current["name"] else name] = value
+                rebuilt = {(new_name if name == current["name"] else name): value for name, value in schema.items()}
                 schema.clear()
                 schema.update(rebuilt)
             prop["name"] = new_name
@@ -770,13 +826,44 @@ class Sandbox:
         ds = self._get("data_source", raw_id)
         schema: dict[str, JSON] = ds["properties"]
         size = self._page_size(body.get("page_size"), "body")
+        only = self._listed_properties(params, schema)
+        cursor = body.get("start_cursor")
+        ordered = self._ordered(ds, body, cursor is not None)
+        start = 0
+        if cursor:
+            if not isinstance(cursor, str) or cursor not in ordered.position:
+                raise validation("start_cursor provided is invalid: " + str(cursor))
+            start = ordered.position[cursor]
+        end = min(start + size, len(ordered.ids))
+        results = [self.render_page(self._page_doc(page_id), schema, only) for page_id in ordered.ids[start:end]]
+        next_cursor = ordered.ids[end] if end < len(ordered.ids) else None
+        answer = self._list(results, next_cursor, "page_or_data_source")
+        if ordered.capped and next_cursor is None:
+            answer["request_status"] = {"type": "incomplete", "incomplete_reason": "query_result_limit_reached"}
+        return answer
+
+    def _page_doc(self, page_id: str) -> JSON:
+        found = self._store.get(page_id)
+        assert found is not None, page_id
+        return found[1]
+
+    def _ordered(self, ds: JSON, body: JSON, paging: bool) -> Ordered:
+        """The ids a query answers, in order; a follow-up page (`paging`) reuses the first page's result."""
+        groups_match = self._version.status_groups_match
+        shape = json.dumps([body.get("filter"), body.get("sorts"), body.get("in_trash", body.get("archived"))])
+        key = (ds["id"], self._store.generation, shape, groups_match)
+        cached = self._query_cache.get(key) if paging else None
+        if cached is not None:
+            return cached
+        schema: dict[str, JSON] = ds["properties"]
         want_trash = bool(body.get("in_trash", body.get("archived", False)))
         now = self._now()
-        predicate = compile_filter(body["filter"], schema, now) if body.get("filter") else None
+        raw_filter = body.get("filter")
+        predicate = compile_filter(raw_filter, schema, now, groups_match=groups_match) if raw_filter else None
         sorter = compile_sorts(body.get("sorts"), schema)
         rows: list[Row] = []
         for page in self._store.by_parent(ds["id"], "page"):
-            if page["in_trash"] != want_trash:
+            if page["in_trash"] != want_trash or not indexed(page["created_time"], now, self.query_lag_s):
                 continue
             row: Row = {
                 "page": page,
@@ -787,17 +874,17 @@ class Sandbox:
                 rows.append(row)
         if sorter is not None:
             rows = sorter(rows)
-        capped = len(rows) > self.query_result_limit
-        rows = rows[: self.query_result_limit]
-        ids = [row["page"]["id"] for row in rows]
-        start, end = self._window(ids, body.get("start_cursor"), size)
+        ids = [row["page"]["id"] for row in rows[: self.query_result_limit]]
+        ordered = Ordered(ids, {page_id: index for index, page_id in enumerate(ids)}, len(rows) > len(ids))
+        self._query_cache.put(key, ordered)
+        return ordered
+
+    def _listed_properties(self, params: dict[str, list[str]], schema: dict[str, JSON]) -> set[str] | None:
+        """Properties a list answer shows: `filter_properties`, else the title alone on 2026-12-01, else all."""
         only = self._filter_properties(params, schema)
-        results = [self.render_page(row["page"], schema, only) for row in rows[start:end]]
-        next_cursor = ids[end] if end < len(ids) else None
-        answer = self._list(results, next_cursor, "page_or_data_source")
-        if capped and next_cursor is None:
-            answer["request_status"] = {"type": "incomplete", "incomplete_reason": "query_result_limit_reached"}
-        return answer
+        if only is None and self._version.title_only_lists:
+            return {prop["id"] for prop in schema.values() if prop["type"] == "title"}
+        return only
 
     @staticmethod
     def _filter_properties(params: dict[str, list[str]], schema: dict[str, JSON]) -> set[str] | None:
@@ -878,6 +965,7 @@ class Sandbox:
     def _create_page(self, body: JSON, params: dict[str, list[str]]) -> JSON:
         parent, stored_under, schema = self._page_parent(body.get("parent"))
         children = check_array(body.get("children", []), "body.children")
+        self.blocks.admit()
         stamp = self._stamp()
         page_id = new_id()
         page: JSON = {
@@ -896,10 +984,12 @@ class Sandbox:
         ds_id = parent.get("data_source_id")
         self._write_properties(page, body.get("properties", {}), schema, ds_id)
         self._store.insert(page_id, "page", stored_under or None, page)
+        self.blocks.spend(1)
         if parent["type"] == "page_id":
             self._add_child(parent["page_id"], page_id)
         self._insert_blocks(page_id, {"type": "page_id", "page_id": page_id}, children, None, "body.children")
-        return self.render_page(page, self._schema_for(page) if ds_id else None)
+        answer_schema = self._schema_for(page)
+        return self.render_page(page, answer_schema, self._filter_properties(params, answer_schema))
 
     def _get_page(self, raw_id: str, body: JSON, params: dict[str, list[str]]) -> JSON:
         page = self._get("page", raw_id)
@@ -921,7 +1011,8 @@ class Sandbox:
                 page[key] = body[key]
         self._touch(page)
         self._store.update(page["id"], page)
-        return self.render_page(page, self._schema_for(page))
+        answer_schema = self._schema_for(page)
+        return self.render_page(page, answer_schema, self._filter_properties(params, answer_schema))
 
     def _get_property_item(self, raw_id: str, raw_prop: str, body: JSON, params: dict[str, list[str]]) -> JSON:
         page = self._get("page", raw_id)
@@ -958,11 +1049,12 @@ class Sandbox:
         return object_id, {"type": parent_type, parent_type: object_id}, kind
 
     def _insert_blocks(
-        self, parent_id: str, parent: JSON, children: list[Any], after: str | None, where: str
+        self, parent_id: str, parent: JSON, children: list[Any], at: int | None, where: str
     ) -> list[str]:
+        """Create `children` under `parent_id` at index `at` of its children (None: at the end)."""
         check_array(children, where)
         ids = self._store.children(parent_id)
-        position = ids.index(after) + 1 if after is not None else len(ids)
+        position = len(ids) if at is None else at
         created: list[str] = []
         stamp = self._stamp()
         for index, raw in enumerate(children):
@@ -982,6 +1074,7 @@ class Sandbox:
                 "in_trash": False,
             }
             self._store.insert(block_id, "block", parent_id, doc)
+            self.blocks.spend(1)
             created.append(block_id)
             if nested:
                 self._insert_blocks(
@@ -1029,21 +1122,47 @@ class Sandbox:
     def _append_children(self, raw_id: str, body: JSON, params: dict[str, list[str]]) -> JSON:
         object_id, parent, _ = self._container(raw_id)
         children = check_array(body.get("children"), "body.children")
-        after_raw = body.get("after")
-        position = body.get("position")
-        if after_raw is None and isinstance(position, dict) and position.get("type") == "after_block":
-            after_raw = (position.get("after_block") or {}).get("id")
-        after = None
-        if after_raw is not None:
-            after = parse_id(after_raw, "body failed validation: body.after")
-            if after not in self._store.children(object_id):
-                raise validation(f"body.after: block {after} is not a child of {object_id}.")
-        created = self._insert_blocks(object_id, parent, children, after, "body.children")
+        at = self._append_position(object_id, body)
+        self.blocks.admit()
+        created = self._insert_blocks(object_id, parent, children, at, "body.children")
         found = self._store.get(object_id)
         if found is not None:
             self._touch(found[1])
             self._store.update(object_id, found[1])
         return self._list([self.render_block(block_id) for block_id in created], None, "block")
+
+    def _append_position(self, object_id: str, body: JSON) -> int | None:
+        """Where appended children go: `position` (after_block, start, end), or 2025-09-03's flat `after`."""
+        siblings = self._store.children(object_id)
+        if "after" in body:
+            if not self._version.flat_after:
+                raise validation(
+                    f"body failed validation: body.after is not supported in API version {self._version.name}; "
+                    'use body.position, e.g. {"type": "after_block", "after_block": {"id": "..."}}.'
+                )
+            return self._index_after(siblings, body["after"], object_id, "body.after")
+        position = body.get("position")
+        if position is None:
+            return None
+        kind = position.get("type") if isinstance(position, dict) else None
+        if kind == "start":
+            return 0
+        if kind == "end":
+            return None
+        if kind == "after_block":
+            block_id = (position.get("after_block") or {}).get("id")
+            return self._index_after(siblings, block_id, object_id, "body.position.after_block.id")
+        raise validation(
+            'body failed validation: body.position.type should be "after_block", "start" or "end", '
+            f"instead was `{kind!r}`."
+        )
+
+    @staticmethod
+    def _index_after(siblings: list[str], raw: Any, object_id: str, where: str) -> int:
+        after = parse_id(raw, f"body failed validation: {where}")
+        if after not in siblings:
+            raise validation(f"{where}: block {after} is not a child of {object_id}.")
+        return siblings.index(after) + 1
 
     # --- search ------------------------------------------------------------------------------------------
 
@@ -1079,11 +1198,29 @@ class Sandbox:
         found.sort(key=lambda item: item[0], reverse=not ascending)
         ids = [doc["id"] for _, _, doc in found]
         start, end = self._window(ids, body.get("start_cursor"), size)
+        wanted = self._search_properties(body, params)
         results = [
-            self.render_page(doc) if kind == "page" else self.render_data_source(doc)
+            self._search_page(doc, wanted) if kind == "page" else self.render_data_source(doc)
             for _, kind, doc in found[start:end]
         ]
         return self._list(results, ids[end] if end < len(ids) else None, "page_or_data_source")
+
+    @staticmethod
+    def _search_properties(body: JSON, params: dict[str, list[str]]) -> set[str] | None:
+        """`filter_properties` of a search (query string or body): names or ids, across many schemas."""
+        raw = params.get("filter_properties") or params.get("filter_properties[]") or body.get("filter_properties")
+        if raw is None:
+            return None
+        return {unquote(str(key)) for key in check_array(raw, "body.filter_properties")}
+
+    def _search_page(self, page: JSON, wanted: set[str] | None) -> JSON:
+        schema = self._schema_for(page)
+        only: set[str] | None = None
+        if wanted is not None:
+            only = {prop["id"] for name, prop in schema.items() if name in wanted or prop["id"] in wanted}
+        elif self._version.title_only_lists:
+            only = {prop["id"] for prop in schema.values() if prop["type"] == "title"}
+        return self.render_page(page, schema, only)
 
     # --- read side for the HTML view ---------------------------------------------------------------------
 

@@ -33,12 +33,27 @@ COLORS = ("default", "gray", "brown", "orange", "yellow", "green", "blue", "purp
 class ApiError(Exception):
     """An error answer of the API: HTTP status, Notion error code and message (`{"object": "error", ...}`)."""
 
-    def __init__(self, status: int, code: str, message: str, headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        headers: dict[str, str] | None = None,
+        additional_data: JSON | None = None,
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.message = message
         self.headers = headers or {}
+        self.additional_data = additional_data
+
+    def body(self) -> JSON:
+        """The error object Notion answers with; `additional_data` only where Notion sends it."""
+        out: JSON = {"object": "error", "status": self.status, "code": self.code, "message": self.message}
+        if self.additional_data is not None:
+            out["additional_data"] = self.additional_data
+        return out
 
 
 def validation(message: str) -> ApiError:
@@ -184,10 +199,28 @@ def _rich_text_item(item: Any, where: str) -> JSON:
             "href": None,
         }
     if kind == "mention":
-        mention = item.get("mention") or {}
-        plain = str(item.get("plain_text") or "@mention")
+        mention = _mention(item.get("mention") or {})
+        plain = str(item.get("plain_text") or _mention_text(mention))
         return {"type": "mention", "mention": mention, "annotations": annotations, "plain_text": plain, "href": None}
     raise validation(f"body failed validation: {where} should be a rich text object of type text, mention or equation.")
+
+
+def _mention(raw: Any) -> JSON:
+    """Date mentions answer with all of `start`, `end` and `time_zone`, as Notion's date objects do."""
+    mention = dict(raw) if isinstance(raw, dict) else {}
+    if mention.get("type") == "date" or "date" in mention:
+        date = mention.get("date")
+        if not isinstance(date, dict):
+            date = {}
+        mention["type"] = "date"
+        mention["date"] = {"start": date.get("start"), "end": date.get("end"), "time_zone": date.get("time_zone")}
+    return mention
+
+
+def _mention_text(mention: JSON) -> str:
+    if mention.get("type") == "date" and mention["date"].get("start"):
+        return str(mention["date"]["start"])
+    return "@mention"
 
 
 def plain(items: list[JSON] | None) -> str:

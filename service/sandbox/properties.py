@@ -53,7 +53,6 @@ DEFAULT_STATUS = (
     ("Done", "green", "Complete"),
 )
 _GROUP_COLORS = {"To-do": "gray", "In progress": "blue", "Complete": "green"}
-_DONE_WORDS = ("done", "complete", "won't do", "wont do", "merged", "closed", "cancel")
 
 _rng = random.SystemRandom()
 
@@ -109,16 +108,11 @@ def _merge_options(existing: list[JSON], given: Any, where: str) -> list[JSON]:
     return result
 
 
-def _status_groups(options: list[JSON]) -> list[JSON]:
-    groups: dict[str, list[str]] = {"To-do": [], "In progress": [], "Complete": []}
-    for index, option in enumerate(options):
-        name = option["name"].lower()
-        if any(word in name for word in _DONE_WORDS):
-            groups["Complete"].append(option["id"])
-        elif index == 0 or name in {"new", "not started", "backlog", "to do", "todo"}:
-            groups["To-do"].append(option["id"])
-        else:
-            groups["In progress"].append(option["id"])
+def _status_groups(options: list[JSON], group_of: dict[str, str]) -> list[JSON]:
+    """Notion's three status groups, with each option in the group `group_of` names (To-do when unnamed)."""
+    groups: dict[str, list[str]] = {name: [] for name in _GROUP_COLORS}
+    for option in options:
+        groups[group_of.get(option["id"], "To-do")].append(option["id"])
     return [
         {"id": new_id(), "name": name, "color": _GROUP_COLORS[name], "option_ids": ids} for name, ids in groups.items()
     ]
@@ -137,14 +131,7 @@ def build_config(kind: str, raw: Any, where: str, resolve: RelationResolver, exi
             return {"options": _merge_options(old, body["options"], f"{where}.options")}
         return {"options": old}
     if kind == "status":
-        old = list((existing or {}).get("options", []))
-        if "options" in body:
-            options = _merge_options(old, body["options"], f"{where}.options")
-            return {"options": options, "groups": _status_groups(options)}
-        if existing:
-            return dict(existing)
-        options = [{"id": new_id(), "name": n, "color": c, "description": None} for n, c, _ in DEFAULT_STATUS]
-        return {"options": options, "groups": _status_groups(options)}
+        return _status_config(body, where, existing)
     if kind == "relation":
         ds_raw = body.get("data_source_id")
         db_raw = body.get("database_id")
@@ -171,6 +158,53 @@ def build_config(kind: str, raw: Any, where: str, resolve: RelationResolver, exi
             config["single_property"] = {}
         return config
     raise validation(f"body failed validation: {where} has an unsupported property type `{kind}`.")
+
+
+def _status_config(body: JSON, where: str, existing: JSON | None) -> JSON:
+    """A status property takes options, never groups: Notion puts options into groups itself.
+
+    Per the request types the official JS SDK generates from the API spec (makenotion/notion-sdk-js v5.26.0,
+    src/api-endpoints/common.ts): on creation `options` (name, color, description) are "the initial status
+    options. If not provided, defaults are created"; on update they are "Status options to add or update. New
+    options are assigned to the To-do group". (reference/update-data-source-properties still says status options
+    cannot be updated; the SDK's spec is newer.) Assumed: options given at creation also land in To-do, and the
+    "should be not present" wording of the error for `groups`.
+    """
+    where = f"{where}.status"
+    for key in body:
+        if key != "options":
+            raise validation(f"body failed validation: {where}.{key} should be not present.")
+    raw_options = check_array(body.get("options", []), f"{where}.options")
+    for index, raw in enumerate(raw_options):
+        extra = sorted(set(raw) - {"id", "name", "color", "description"}) if isinstance(raw, dict) else []
+        if extra:
+            raise validation(f"body failed validation: {where}.options[{index}].{extra[0]} should be not present.")
+    if existing and "options" in body:
+        return _add_status_options(existing, raw_options, f"{where}.options")
+    if existing:
+        return dict(existing)
+    if "options" in body:
+        options = _merge_options([], raw_options, f"{where}.options")
+        return {"options": options, "groups": _status_groups(options, {})}
+    defaults: list[JSON] = []
+    group_of: dict[str, str] = {}
+    for name, color, group in DEFAULT_STATUS:
+        option_id = new_id()
+        defaults.append({"id": option_id, "name": name, "color": color, "description": None})
+        group_of[option_id] = group
+    return {"options": defaults, "groups": _status_groups(defaults, group_of)}
+
+
+def _add_status_options(existing: JSON, raw_options: list[Any], where: str) -> JSON:
+    """Options named (or id'd) again are updated in place, the rest are kept, new ones join To-do."""
+    old: list[JSON] = list(existing.get("options", []))
+    given = {option["id"]: option for option in _merge_options(old, raw_options, where)}
+    options = [given.pop(option["id"], option) for option in old] + list(given.values())
+    groups = [dict(group, option_ids=list(group["option_ids"])) for group in existing.get("groups", [])]
+    todo = next((group for group in groups if group["name"] == "To-do"), None)
+    if todo is not None:
+        todo["option_ids"] += list(given)
+    return {"options": options, "groups": groups}
 
 
 def property_type_of(raw: Any, where: str) -> str:

@@ -2,13 +2,16 @@
 
 A filter is compiled once into a predicate (validating property names, filter types and operators with Notion's
 messages), then run per page; values are extracted once per page and property, so an `or` of 100 conditions
-over 1,000 rows stays fast.
+over 1,000 rows stays fast. The ordered result of a query is kept (`QueryCache`) while nothing is written, so
+paging through 10,000 rows filters and sorts once, not once per 100-row page.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -35,9 +38,14 @@ def _value(row: Row, prop: JSON) -> Any:
 
 
 def compile_filter(
-    raw: Any, schema: dict[str, JSON], now: datetime, depth: int = 0, where: str = "body.filter"
+    raw: Any,
+    schema: dict[str, JSON],
+    now: datetime,
+    depth: int = 0,
+    where: str = "body.filter",
+    groups_match: bool = True,
 ) -> Predicate:
-    """Turn a Notion filter object into a predicate over rows, or raise a validation_error naming the problem."""
+    """A Notion filter as a predicate over rows (or a validation_error); `groups_match`: see `_with_groups`."""
     if not isinstance(raw, dict):
         raise validation(f"body failed validation: {where} should be an object.")
     for compound in ("and", "or"):
@@ -48,7 +56,7 @@ def compile_filter(
             if fast is not None:
                 return fast
             parts = [
-                compile_filter(item, schema, now, depth + 1, f"{where}.{compound}[{index}]")
+                compile_filter(item, schema, now, depth + 1, f"{where}.{compound}[{index}]", groups_match)
                 for index, item in enumerate(check_array(raw[compound], f"{where}.{compound}"))
             ]
             if compound == "and":
@@ -84,7 +92,25 @@ def compile_filter(
         date_test = _date_test(condition, now, f"{where}.{key}")
         return lambda row: date_test(_value(row, prop))
     test = _simple_test(kind, condition, f"{where}.{key}")
+    if kind == "status" and groups_match:
+        test = _with_groups(prop, condition, test)
     return lambda row: test(_value(row, prop))
+
+
+def _with_groups(prop: JSON, condition: Any, test: Callable[[Any], bool]) -> Callable[[Any], bool]:
+    """`equals`/`does_not_equal` on a status group's name also covers the group's options (before 2026-12-01)."""
+    op, arg = next(iter(condition.items()))  # _simple_test has checked: one operator
+    options = {opt["id"]: opt["name"] for opt in prop["config"].get("options", [])}
+    members = {
+        group["name"]: {options[oid] for oid in group.get("option_ids", []) if oid in options}
+        for group in prop["config"].get("groups", [])
+    }
+    if op not in {"equals", "does_not_equal"} or arg not in members:
+        return test
+    group = members[arg]
+    if op == "equals":
+        return lambda v: v == arg or v in group
+    return lambda v: v != arg and v not in group
 
 
 def _equals_set(items: Any, schema: dict[str, JSON]) -> Predicate | None:
@@ -328,3 +354,32 @@ def _sort_key(prop: JSON, row: Row) -> Any:
     if kind == "date" and value:
         return parse_time(value, "sort").timestamp()
     return value
+
+
+@dataclass
+class Ordered:
+    """The page ids a query answers, in order, with each id's position (cursors are ids)."""
+
+    ids: list[str]
+    position: dict[str, int]
+    capped: bool
+
+
+class QueryCache:
+    """The last few query results by (data source, body, store generation): a page of a paged query is a slice."""
+
+    def __init__(self, size: int = 8) -> None:
+        self._size = size
+        self._entries: OrderedDict[Hashable, Ordered] = OrderedDict()
+
+    def get(self, key: Hashable) -> Ordered | None:
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+        return found
+
+    def put(self, key: Hashable, value: Ordered) -> None:
+        self._entries[key] = value
+        self._entries.move_to_end(key)
+        while len(self._entries) > self._size:
+            self._entries.popitem(last=False)

@@ -5,7 +5,8 @@ request, so a killed process leaves the file as it was after the last answered r
 
 Parsed documents are cached by id (a query over 10,000 rows would otherwise parse 10,000 JSON documents per
 page of results). Callers mutate a document only to `update` it in the same request; a rollback drops the cache,
-and so does a commit by another process on the same file (`PRAGMA data_version` changes).
+and so does a commit by another process on the same file (`PRAGMA data_version` changes). `generation` moves
+on every change seen, so results derived from the documents (ordered query results) know when they are stale.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class Store:
         self._conn.commit()
         self._docs: dict[str, tuple[str, JSON]] = {}
         self._data_version = self._read_data_version()
+        self.generation = 0
 
     def _read_data_version(self) -> int:
         return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
@@ -54,6 +56,7 @@ class Store:
         if version != self._data_version:
             self._docs.clear()
             self._data_version = version
+            self.generation += 1
 
     def close(self) -> None:
         self._conn.close()
@@ -65,6 +68,7 @@ class Store:
     def rollback(self) -> None:
         self._conn.rollback()
         self._docs.clear()
+        self.generation += 1
 
     # --- meta ----------------------------------------------------------------------------------------------
     def meta(self, key: str) -> str | None:
@@ -73,6 +77,7 @@ class Store:
 
     def set_meta(self, key: str, value: str) -> None:
         self._conn.execute("INSERT OR REPLACE INTO meta(key, value) VALUES (?, ?)", (key, value))
+        self.generation += 1
 
     # --- objects -------------------------------------------------------------------------------------------
     def get(self, object_id: str) -> tuple[str, JSON] | None:
@@ -93,9 +98,11 @@ class Store:
             (object_id, kind, parent_id, _dumps(doc)),
         )
         self._docs[object_id] = (kind, doc)
+        self.generation += 1
 
     def update(self, object_id: str, doc: JSON) -> None:
         self._conn.execute("UPDATE objects SET doc = ? WHERE id = ?", (_dumps(doc), object_id))
+        self.generation += 1
         cached = self._docs.get(object_id)
         if cached is not None:
             self._docs[object_id] = (cached[0], doc)
@@ -129,6 +136,7 @@ class Store:
         self._conn.execute(
             "INSERT OR REPLACE INTO children(parent_id, ids) VALUES (?, ?)", (parent_id, json.dumps(ids))
         )
+        self.generation += 1
 
 
 def _dumps(doc: Any) -> str:

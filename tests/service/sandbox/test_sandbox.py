@@ -147,7 +147,8 @@ def test_missing_or_wrong_token_is_401(sandbox: Sandbox, token: str | None) -> N
 def test_unknown_route_and_bad_json(sandbox: Sandbox) -> None:
     status, answer, _ = call(sandbox, "GET", "/v1/invalid")
     assert (status, answer["code"], answer["message"]) == (400, "invalid_request_url", "Invalid request URL.")
-    status, _, data = sandbox.handle("POST", "/v1/pages", "", {"Authorization": f"Bearer {TOKEN}"}, b"{not json")
+    headers = {"Authorization": f"Bearer {TOKEN}", "Notion-Version": "2025-09-03"}
+    status, _, data = sandbox.handle("POST", "/v1/pages", "", headers, b"{not json")
     assert status == 400
     assert json.loads(data)["code"] == "invalid_json"
 
@@ -581,7 +582,9 @@ def test_serve_over_loopback_http(sandbox: Sandbox) -> None:
     host, port = servers[0].server_address[:2]
     try:
         response = httpx.get(
-            f"http://{host!s}:{port}/v1/users/me", headers={"Authorization": f"Bearer {TOKEN}"}, timeout=10
+            f"http://{host!s}:{port}/v1/users/me",
+            headers={"Authorization": f"Bearer {TOKEN}", "Notion-Version": "2025-09-03"},
+            timeout=10,
         )
         assert response.status_code == 200
         assert response.json()["id"] == sandbox.bot_user_id
