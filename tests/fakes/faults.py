@@ -232,7 +232,11 @@ class FaultyNotion:
     def api(self, method: str, path: str, body: JSON | None = None) -> JSON:
         """One request straight to the sandbox (no faults, not recorded); fails the test on an error answer."""
         content = json.dumps(body).encode() if body is not None else b""
-        headers = {"authorization": f"Bearer {self.token}", "content-type": "application/json"}
+        headers = {
+            "authorization": f"Bearer {self.token}",
+            "content-type": "application/json",
+            "notion-version": "2025-09-03",
+        }
         status, _, data = self.sandbox.handle(method, API_PREFIX + path, "", headers, content)
         answer: JSON = json.loads(data)
         assert status == 200, f"seeding {method} {path}: {answer}"

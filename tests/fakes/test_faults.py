@@ -15,7 +15,7 @@ PAGE = {"parent": {"page_id": ""}, "properties": {"title": {"title": [{"text": {
 
 
 def _client(notion: FaultyNotion) -> httpx.Client:
-    headers = {"authorization": f"Bearer {TOKEN}"}
+    headers = {"authorization": f"Bearer {TOKEN}", "Notion-Version": "2025-09-03"}
     return httpx.Client(transport=notion.transport, base_url="https://api.notion.test/v1/", headers=headers)
 
 
