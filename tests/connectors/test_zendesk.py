@@ -83,7 +83,7 @@ def make(fake: FakeTime | None = None, **settings: Any) -> ZendeskConnector:
     }
     values.update(settings)
     fake = fake or FakeTime()
-    return ZendeskConnector(Settings(**values), sleep=fake.sleep, clock=fake.clock)
+    return ZendeskConnector(Settings(**values).zendesk_config(), sleep=fake.sleep, clock=fake.clock)
 
 
 def test_follows_the_cursor_to_end_of_stream_with_side_loaded_organizations(httpx_mock: HTTPXMock) -> None:

@@ -11,7 +11,8 @@ from pydantic import SecretStr
 from pytest_httpx import HTTPXMock
 from typer.testing import CliRunner
 
-from service.pipelines.doctor import DISCORD_MESSAGE_CONTENT, Check, run_checks
+from connectors.discord import MESSAGE_CONTENT as DISCORD_MESSAGE_CONTENT
+from service.pipelines.doctor import Check, run_checks
 from service.settings import Settings
 from tests.service.pipelines.test_score import new_gateway
 
