@@ -329,8 +329,4 @@ def _reviewer(item: Mapping[str, Any], included: Mapping[tuple[str, str], Mappin
     return {}
 
 
-def _keys(body: Any) -> str:
-    return ", ".join(sorted(map(str, body))) if isinstance(body, dict) else type(body).__name__
-
-
 __all__ = ["G2Config", "G2Connector", "segment_tag"]

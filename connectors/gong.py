@@ -172,10 +172,10 @@ class GongConnector(Connector):
             started=meta.get("started") or meta.get("scheduled"),
             url=meta.get("url") if isinstance(meta.get("url"), str) else None,
             account=crm_account(call.get("context")) or _external_domain(parties),
-            brief=_dig(content, "brief") if isinstance(_dig(content, "brief"), str) else "",
-            highlights=list(_highlight_lines(_dig(content, "highlights"))),
+            brief=dig(content, ("brief",)) if isinstance(dig(content, ("brief",)), str) else "",
+            highlights=list(_highlight_lines(dig(content, ("highlights",)))),
             quotes=list(external_quotes(content, parties)),
-            trackers=_tracker_counts(_dig(content, "trackers")),
+            trackers=_tracker_counts(dig(content, ("trackers",))),
         )
 
     def _build(
@@ -245,7 +245,7 @@ def crm_account(context: Any) -> str | None:
     if not isinstance(context, list):
         return None
     for system in context:
-        for obj in _dig(system, "objects") or []:
+        for obj in dig(system, ("objects",)) or []:
             if not isinstance(obj, dict) or str(obj.get("objectType", "")).lower() != "account":
                 continue
             for field in obj.get("fields") or []:
@@ -263,7 +263,16 @@ def external_quotes(content: Mapping[str, Any], parties: Iterable[Mapping[str, A
         for party in parties
         if party.get("affiliation") == "External" and party.get("speakerId") is not None
     }
-    for item in _dig(content, "pointsOfInterest", "actionItems") or []:
+    for item in (
+        dig(
+            content,
+            (
+                "pointsOfInterest",
+                "actionItems",
+            ),
+        )
+        or []
+    ):
         if isinstance(item, dict) and str(item.get("speakerId")) in external:
             snippet = item.get("snippet")
             if isinstance(snippet, str) and snippet.strip():
@@ -312,18 +321,6 @@ def _external_domain(parties: Iterable[Mapping[str, Any]]) -> str | None:
         if party.get("affiliation") == "External" and isinstance(email, str) and "@" in email:
             return email.rsplit("@", 1)[1].lower()
     return None
-
-
-def _dig(value: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
-def _keys(body: Any) -> str:
-    return ", ".join(sorted(map(str, body))) if isinstance(body, dict) else type(body).__name__
 
 
 __all__ = ["GongConfig", "GongConnector", "crm_account", "external_quotes", "gong_decide", "parse_tracker_cell"]

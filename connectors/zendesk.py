@@ -17,10 +17,10 @@ from urllib.parse import urlsplit
 import httpx
 from pydantic import SecretStr
 
-from connectors.base import Connector, Credentials, Probe, ProbeResult, SourceConfig
+from connectors.base import Connector, Credentials, Probe, ProbeResult, SourceConfig, describe
 from connectors.cursor import Window
 from connectors.exports import ExportFile
-from connectors.http import MalformedPayloadError, QueryParamPaginator, SourceHTTP
+from connectors.http import MalformedPayloadError, QueryParamPaginator, SourceHTTP, dig
 from connectors.signal import Signal, SourceName
 from connectors.text import first_line, guess_kind, guess_tags, html_to_text, parse_timestamp
 
@@ -156,7 +156,7 @@ class ZendeskConnector(Connector):
             if not isinstance(body, dict) or not isinstance(body.get("organizations"), list):
                 raise MalformedPayloadError(
                     self.source.value,
-                    f"{self.organizations_endpoint} returned no `organizations` array (keys: {_keys(body)})",
+                    f"{self.organizations_endpoint} returned no `organizations` array ({describe(body)})",
                 )
             self._remember_side_loads(body)
 
@@ -294,7 +294,14 @@ class ZendeskConnector(Connector):
         if isinstance(requester_id, int) and requester_id in self._user_emails:
             return self._user_emails[requester_id]
         via = ticket.get("via")
-        sender = _dig(via, "source", "from", "address")
+        sender = dig(
+            via,
+            (
+                "source",
+                "from",
+                "address",
+            ),
+        )
         return sender if isinstance(sender, str) else None
 
 
@@ -303,14 +310,6 @@ def _email_domain(email: str | None) -> str | None:
         return None
     domain = email.rsplit("@", 1)[1].strip().lower()
     return None if not domain or domain in WEBMAIL_DOMAINS else domain
-
-
-def _dig(value: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
 
 
 def _is_admin(body: Any) -> tuple[bool, str, str]:
@@ -323,10 +322,6 @@ def _is_admin(body: Any) -> tuple[bool, str, str]:
 def _dicts(value: Any) -> Iterator[dict[str, Any]]:
     if isinstance(value, list):
         yield from (item for item in value if isinstance(item, dict))
-
-
-def _keys(body: Any) -> str:
-    return ", ".join(sorted(map(str, body))) if isinstance(body, dict) else type(body).__name__
 
 
 def _ticket_where(ticket: Any, base_url: str, index: int) -> str:

@@ -37,7 +37,7 @@ def require_http_url(source: str, url: str, setting: str) -> str:
     except httpx.InvalidURL as exc:
         raise SourceConfigError(source, f"{name}={url!r} is not a URL ({exc})") from None
     if parsed.scheme not in ("http", "https") or not parsed.host:
-        example = url if "://" in url else f"https://{url}"
+        example = "https://" + url.split("://", 1)[-1]
         raise SourceConfigError(
             source, f"{name}={url!r} is not an http(s) URL; write it with its scheme, e.g. {name}={example}"
         )
