@@ -11,8 +11,8 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
 
 import tenacity
 
@@ -38,15 +38,6 @@ class _AgainError(Exception):
         super().__init__(decision.reason)
         self.decision = decision
         self.outcome = outcome
-
-
-@dataclass
-class _Run:
-    """One `call`: its start, and whether the last failed attempt may have reached the server."""
-
-    start: float
-    may_have_landed: bool = False
-    attempts: int = 0
 
 
 @dataclass
@@ -84,53 +75,70 @@ class RetryPolicy:
 
         Raises `RetryExhaustedError` when the attempts or the deadline run out.
         """
-        run = _Run(start=self.clock())
-
-        def attempt() -> T:
-            run.attempts += 1
-            if run.may_have_landed and recover is not None:
-                found = recover()
-                if found is not None:
-                    return found
-            try:
-                value = fn()
-            except Exception as exc:
-                decision = classify(exc)
-                if not decision.retryable:
-                    raise
-                run.may_have_landed = True
-                raise _AgainError(decision, exc) from exc
-            decision = classify(value)
-            if decision.retryable:
-                run.may_have_landed = decision.action is ResponseAction.RETRY  # a 429 was refused, not applied
-                raise _AgainError(decision, value)
-            return value
-
-        def stop(state: tenacity.RetryCallState) -> bool:
-            out_of_time = self.deadline_s is not None and self.clock() - run.start >= self.deadline_s
-            return state.attempt_number > self.max_retries or out_of_time
-
-        def wait(state: tenacity.RetryCallState) -> float:
-            again = _again_of(state)
-            return self.wait_for(again.decision, state.attempt_number) if again else self.backoff(1)
-
-        def before_sleep(state: tenacity.RetryCallState) -> None:
-            again = _again_of(state)
-            if again is not None and on_retry is not None:
-                on_retry(again.decision, again.outcome, state.next_action.sleep if state.next_action else 0.0)
-
+        run = _Run(self, fn, classify, recover, on_retry)
         retrying = tenacity.Retrying(
             retry=tenacity.retry_if_exception_type(_AgainError),
-            stop=stop,
-            wait=wait,
+            stop=run.stop,
+            wait=run.wait,
             sleep=self.sleep,
-            before_sleep=before_sleep,
+            before_sleep=run.before_sleep,
             reraise=True,
         )
         try:
-            return retrying(attempt)
+            return retrying(run.attempt)
         except _AgainError as again:
             raise RetryExhaustedError(again.decision, run.attempts, again.outcome) from None
+
+
+@dataclass
+class _Run(Generic[T]):
+    """One `call`: the tenacity hooks, and whether the last failed attempt may have reached the server."""
+
+    policy: RetryPolicy
+    fn: Callable[[], T]
+    classify: Callable[[T | BaseException], Decision]
+    recover: Callable[[], T | None] | None
+    on_retry: Callable[[Decision, object, float], None] | None
+    attempts: int = 0
+    may_have_landed: bool = False
+    start: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.start = self.policy.clock()
+
+    def attempt(self) -> T:
+        self.attempts += 1
+        if self.may_have_landed and self.recover is not None:
+            found = self.recover()  # a write that timed out may have happened: look before sending it again
+            if found is not None:
+                return found
+        try:
+            value = self.fn()
+        except Exception as exc:
+            decision = self.classify(exc)
+            if not decision.retryable:
+                raise
+            self.may_have_landed = True
+            raise _AgainError(decision, exc) from exc
+        decision = self.classify(value)
+        if decision.retryable:
+            self.may_have_landed = decision.action is ResponseAction.RETRY  # a 429 was refused, not applied
+            raise _AgainError(decision, value)
+        return value
+
+    def stop(self, state: tenacity.RetryCallState) -> bool:
+        deadline = self.policy.deadline_s
+        out_of_time = deadline is not None and self.policy.clock() - self.start >= deadline
+        return state.attempt_number > self.policy.max_retries or out_of_time
+
+    def wait(self, state: tenacity.RetryCallState) -> float:
+        again = _again_of(state)
+        return self.policy.wait_for(again.decision, state.attempt_number) if again else self.policy.backoff(1)
+
+    def before_sleep(self, state: tenacity.RetryCallState) -> None:
+        again = _again_of(state)
+        if again is not None and self.on_retry is not None:
+            self.on_retry(again.decision, again.outcome, state.next_action.sleep if state.next_action else 0.0)
 
 
 def _again_of(state: tenacity.RetryCallState) -> _AgainError | None:
