@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from connectors.exports import csv_records, json_records, ndjson_records, read_export_text
-from connectors.http import SourceConfigError
+from connectors.exports import ExportFile, csv_records, json_records, ndjson_records, read_export_text
+from connectors.http import MalformedPayloadError, SourceConfigError
 
 
 def test_json_records_give_each_item_its_starting_line() -> None:
@@ -36,3 +36,41 @@ def test_csv_records_number_lines_across_multiline_cells(tmp_path: Path) -> None
 def test_read_export_text_names_the_setting(tmp_path: Path) -> None:
     with pytest.raises(SourceConfigError, match=r"ZENDESK_EXPORT_PATH=.*does not exist"):
         read_export_text("zendesk", tmp_path / "missing.json", "ZENDESK_EXPORT_PATH")
+
+
+def test_export_file_names_each_record_by_line_and_the_item_when_lines_are_shared(tmp_path: Path) -> None:
+    path = tmp_path / "items.json"
+    path.write_text('\ufeff[\r\n  {"id": 1},\r\n  {"id": 2}, {"id": 3}\r\n]\r\n', encoding="utf-8")
+    export = ExportFile("github", path, "GITHUB_EXPORT_PATH")
+
+    assert list(export.records(None, "a JSON array")) == [
+        (f"{path}:2", {"id": 1}),
+        (f"{path}:3 item 2", {"id": 2}),
+        (f"{path}:3 item 3", {"id": 3}),
+    ]
+
+
+def test_export_file_errors_name_the_file_the_line_and_the_expected_shape(tmp_path: Path) -> None:
+    path = tmp_path / "calls.json"
+    path.write_text('{"calls": [\n  {"id": 1},\n  oops\n]}', encoding="utf-8")
+    with pytest.raises(MalformedPayloadError, match=r"calls\.json:3: not valid JSON .*expected \{\"calls\""):
+        list(ExportFile("gong", path, "GONG_EXPORT_PATH").records("calls", '{"calls": [...]}'))
+
+    path.write_text('{"users": []}', encoding="utf-8")
+    with pytest.raises(MalformedPayloadError, match=r"calls\.json: expected \{\"calls\""):
+        list(ExportFile("gong", path, "GONG_EXPORT_PATH").records("calls", '{"calls": [...]}'))
+
+
+def test_ndjson_bad_lines_are_skipped_with_their_line(tmp_path: Path) -> None:
+    path = tmp_path / "tickets.ndjson"
+    path.write_text('{"id": 1}\n{broken\n{"id": 2}\n', encoding="utf-8")
+    skipped: list[tuple[str, str]] = []
+
+    records = list(
+        ExportFile("zendesk", path, "ZENDESK_EXPORT_PATH").records(
+            "tickets", "tickets", skip=lambda w, m: skipped.append((w, m))
+        )
+    )
+
+    assert records == [(f"{path}:1", {"id": 1}), (f"{path}:3", {"id": 2})]
+    assert [where for where, _ in skipped] == [f"{path}:2"]
