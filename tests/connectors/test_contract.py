@@ -28,6 +28,7 @@ from connectors.signal import Signal
 from service.pipelines.doctor import source_checks
 from service.pipelines.sources import build_connector
 from service.settings import Settings
+from tests.connectors.fake_time import FakeTime
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 SECRET = "contract-secret-token-42"  # fake; never in an error message
@@ -39,21 +40,6 @@ def at(i: int) -> datetime:
 
 def iso(i: int) -> str:
     return at(i).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-class FakeTime:
-    """A clock that only moves when the code under test sleeps (rate limiters and back-off alike)."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 Body = tuple[Any, dict[str, str]]  # (JSON body, headers) of one API page
