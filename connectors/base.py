@@ -1,55 +1,113 @@
-"""What every connector is: a small class with declarative attributes and two ways to read its source.
+"""What every connector is: a small class of declarative attributes on one base that owns THE read loop.
 
-A connector is built from `Settings`, knows whether it is configured (`missing_settings`), and yields
-`Signal`s from its live API (`read_api`) or an export file (`read_export`), newest cursor first-class:
-`since` is a closed start (items updated at or after it are yielded; the upsert dedupes at the boundary).
-Bad rows never stop a read: they are recorded in `problems` (file and line, or URL, and what is wrong)
-and skipped.
+A connector states its source's shape (endpoint, paginator, where the records are, the setting hints, the
+dialect of its errors, its rate) and how one record becomes a `Signal` (`to_signal`). The base does the rest,
+once for every source (the way meltano/sdk's `RESTStream.request_records` serves tap-github's streams):
+
+    targets (repos, channels, or one) x pages (paginator) x records -> to_signal -> window -> yield
+                                         bad record -> `problems` (file:line or URL, and why), the read goes on
+
+It also counts calls, reports a target that is forbidden or missing while the others still read, and answers
+`probe()` for `backlog doctor` with the very client the read uses (same URL, same credentials).
 """
 
 from __future__ import annotations
 
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import ClassVar
+from pathlib import Path
+from typing import Any, ClassVar
 
 import httpx
+import structlog
 
-from connectors.signal import Signal, SourceName
-from service.settings import Settings
+from connectors.cursor import Window
+from connectors.exports import ExportFile
+from connectors.http import (
+    DEFAULT_TABLE,
+    DecisionTable,
+    MalformedPayloadError,
+    PageRequest,
+    Paginator,
+    RateLimiter,
+    ResponseAction,
+    SourceAuthError,
+    SourceError,
+    SourceHTTP,
+    SourceNotFoundError,
+    WindowBudget,
+    dig,
+    paginate,
+    parse_json,
+)
+from connectors.signal import RowProblem, Signal, SourceName
+
+log = structlog.get_logger(__name__)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SourceConfig:
+    """The slice of the settings one connector sees: its API base URL and its export file."""
+
+    api_url: str = ""
+    export_path: Path | None = None
+
+
+Credentials = tuple[dict[str, str], httpx.Auth | tuple[str, str] | None]
 
 
 @dataclass(frozen=True)
-class RowProblem:
-    """A row that was skipped: `where` is `path:line` for a file or the API URL/id, `message` says why."""
+class Probe:
+    """One cheap read `backlog doctor` makes; `judge(body)` -> (ok, detail, fix) when the body matters."""
 
-    source: str
-    where: str
-    message: str
+    name: str
+    path: str
+    fix: str
+    judge: Callable[[Any], tuple[bool, str, str]] | None = None
+    params: Mapping[str, str | int] | None = None
 
-    def __str__(self) -> str:
-        return f"{self.source}: {self.where}: {self.message}"
+
+@dataclass(frozen=True)
+class ProbeResult:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
 
 
 class Connector(ABC):
-    """Base class. Subclasses set `source`, implement `api_configured`, `read_api` and `read_export`."""
+    """Base class. A subclass sets the class attributes and implements `api_configured`, `credentials`,
+    `to_signal` and `export_records`; the loop, the window, problems and call counting are here."""
 
     source: ClassVar[SourceName]
-    # One line telling an operator what to set to enable this source (shown when it is skipped).
-    enable_hint: ClassVar[str] = ""
+    config: SourceConfig  # a subclass narrows it to its own slice (`config: GitHubConfig`)
+    enable_hint: ClassVar[str] = ""  # one line telling an operator what to set (shown when skipped)
+    base_url_setting: ClassVar[str] = ""
+    export_setting: ClassVar[str] = ""
+    setting_hints: ClassVar[Mapping[int, str]] = {}
+    decide: ClassVar[DecisionTable] = DEFAULT_TABLE
+    requests_per_second: ClassVar[float | None] = None
+    budget: ClassVar[WindowBudget | None] = None
+    endpoint: ClassVar[str] = ""  # formatted with `target=`
+    method: ClassVar[str] = "GET"
+    paginator: ClassVar[Paginator | None] = None
+    records_path: ClassVar[tuple[str, ...]] = ()  # () = the body is the array of records
+    records_expected: ClassVar[str] = ""  # what the error says was expected, e.g. "a JSON array of issues"
+    cursor_field: ClassVar[str] = "updated_at"  # the Signal time the window applies to
+    target_label: ClassVar[str] = ""  # prefixes a failed target in the error, e.g. "channel {target}: "
 
     def __init__(
         self,
-        settings: Settings,
+        config: SourceConfig,
         transport: httpx.BaseTransport | None = None,
         *,
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.settings = settings
+        self.config = config
         self.transport = transport  # tests pass a fake transport; production uses the network
         self.sleep = sleep  # every wait (Retry-After, rate limits) goes through it: tests inject a fake
         self.clock = clock  # the rate limiters' clock
@@ -57,17 +115,43 @@ class Connector(ABC):
         self.calls = 0  # HTTP calls made to the source
         self.notices: list[str] = []  # one-off operator notices (e.g. Discord MESSAGE_CONTENT intent off)
 
+    # --- configuration ----------------------------------------------------------------------------------------
+
     @property
-    @abstractmethod
-    def export_path(self) -> object | None:
-        """The configured export file, if any."""
+    def export_path(self) -> Path | None:
+        return self.config.export_path
 
     @abstractmethod
     def api_configured(self) -> bool:
         """True when the live API's credentials and ids are set."""
 
+    @abstractmethod
+    def credentials(self) -> Credentials:
+        """(headers, auth) of every request."""
+
     def is_configured(self) -> bool:
         return self.api_configured() or self.export_path is not None
+
+    def http(self, *, max_retries: int = 5) -> SourceHTTP:
+        headers, auth = self.credentials()
+        rate = self.requests_per_second
+        return SourceHTTP(
+            source=self.source.value,
+            base_url=self.config.api_url,
+            base_url_setting=self.base_url_setting,
+            headers=headers,
+            auth=auth,
+            setting_hint=self.setting_hints,
+            decide=self.decide,
+            max_retries=max_retries,
+            rate_limiter=RateLimiter(rate, clock=self.clock, sleep=self.sleep) if rate else None,
+            budget=self.budget,
+            transport=self.transport,
+            sleep=self.sleep,
+            clock=self.clock,
+        )
+
+    # --- THE read loop ----------------------------------------------------------------------------------------
 
     def read(self, since: datetime | None) -> Iterator[Signal]:
         """Yield signals: from the export file when one is set, plus the live API when configured."""
@@ -76,14 +160,176 @@ class Connector(ABC):
         if self.api_configured():
             yield from self.read_api(since)
 
-    @abstractmethod
     def read_api(self, since: datetime | None) -> Iterator[Signal]:
-        """Yield signals from the live API, updated at or after `since` (all when None)."""
+        """Every target in turn; one that is forbidden or missing is reported at the end, the others still read."""
+        window = Window.since(since)
+        http = self.http()
+        failures: list[tuple[str, SourceError]] = []
+        try:
+            for target in self.targets():
+                try:
+                    yield from self.read_target(http, target, window)
+                except (SourceAuthError, SourceNotFoundError) as exc:
+                    if exc.status == 401:
+                        raise  # a bad token fails every target: no point asking again
+                    log.warning("source.target_failed", source=self.source.value, target=target, error=str(exc))
+                    failures.append((target, exc))
+        finally:
+            self.calls += http.calls
+            http.close()
+            self.finish()
+        if failures:
+            first = failures[0][1]
+            detail = "; ".join(self.target_label.format(target=t) + exc.detail for t, exc in failures)
+            raise type(first)(self.source.value, detail, status=first.status)
+
+    def targets(self) -> Sequence[str]:
+        """What to read (repos, channels); one unnamed target by default."""
+        return ("",)
+
+    def first_request(self, target: str, window: Window) -> PageRequest:
+        return PageRequest(url=self.endpoint.format(target=target), method=self.method, params=self.params(window))
+
+    def params(self, window: Window) -> dict[str, str | int]:
+        """The first page's query: where the window goes into the request."""
+        return {}
+
+    def read_target(self, http: SourceHTTP, target: str, window: Window) -> Iterator[Signal]:
+        if self.paginator is None:
+            raise NotImplementedError(f"{type(self).__name__} sets no paginator and reads no targets")
+        send = self.sender(http)
+        pages = paginate(send, self.paginator, self.first_request(target, window), source=self.source.value)
+        for page, (response, body) in enumerate(pages, start=1):
+            records = self.page_records(http, response, body)
+            for index, record in enumerate(records):
+                yield from self.admit(self.to_signal(record, self.where(target, page, index, record)), window)
+            self.page_done(target, page, response)
+
+    def sender(self, http: SourceHTTP) -> Callable[[PageRequest], tuple[httpx.Response, Any]]:
+        """Send one page's request: the JSON body, or None when the table says NOT_MODIFIED / IGNORE."""
+
+        def send(request: PageRequest) -> tuple[httpx.Response, Any]:
+            response = http.request(request.method, request.url, **request.kwargs())
+            if http.action(response) in (ResponseAction.NOT_MODIFIED, ResponseAction.IGNORE):
+                return response, None
+            return response, parse_json(self.source.value, response)
+
+        return send
+
+    def page_records(self, http: SourceHTTP, response: httpx.Response, body: Any) -> list[Any]:
+        """The page's records (at `records_path`); a body without them is a `MalformedPayloadError`."""
+        if body is None:
+            return []
+        records = dig(body, self.records_path) if self.records_path else body
+        if not isinstance(records, list):
+            where = f"{response.request.method} {response.request.url.copy_with(query=None)}"
+            wanted = self.records_expected or (
+                f"a `{'.'.join(self.records_path)}` array" if self.records_path else "a JSON array"
+            )
+            raise MalformedPayloadError(self.source.value, f"{where} returned {describe(body)}, expected {wanted}")
+        return records
+
+    def page_done(self, target: str, page: int, response: httpx.Response) -> None:
+        """Called after each page's records were consumed (GitHub keeps its ETag here)."""
+        return
+
+    def finish(self) -> None:
+        """Called once after the API read, even when it failed (Discord reports its intent notice)."""
+        return
+
+    def where(self, target: str, page: int, index: int, record: Any) -> str:
+        return f"{self.config.api_url}/{self.endpoint.format(target=target).lstrip('/')} item {index}"
+
+    def admit(self, signal: Signal | None, window: Window) -> Iterator[Signal]:
+        """The window, applied once: yield the signal when it is at or after the start."""
+        if signal is not None and window.admits(getattr(signal, self.cursor_field)):
+            yield signal
 
     @abstractmethod
+    def to_signal(self, record: Any, where: str) -> Signal | None:
+        """One API record as a signal; None (after `skip` when it is malformed) when it does not qualify."""
+
+    # --- export file ------------------------------------------------------------------------------------------
+
     def read_export(self, since: datetime | None) -> Iterator[Signal]:
         """Yield signals from the export file, updated at or after `since` (all when None)."""
+        path = self.export_path
+        if path is None:
+            return
+        window = Window.since(since)
+        for where, record in self.export_records(ExportFile(self.source.value, path, self.export_setting)):
+            yield from self.admit(self.export_signal(record, where), window)
+
+    @abstractmethod
+    def export_records(self, export: ExportFile) -> Iterator[tuple[str, Any]]:
+        """(where, record) of the export file, read with `exports.ExportFile`."""
+
+    def export_signal(self, record: Any, where: str) -> Signal | None:
+        """One export record as a signal; the API's `to_signal` unless the export has its own shape."""
+        return self.to_signal(record, where)
 
     def skip(self, where: str, message: str) -> None:
         """Record a bad row and go on."""
         self.problems.append(RowProblem(self.source.value, where, message))
+
+    # --- doctor -----------------------------------------------------------------------------------------------
+
+    def probes(self) -> list[Probe]:
+        """The cheap reads that prove the credentials and ids work."""
+        return []
+
+    def incomplete(self) -> ProbeResult | None:
+        """Some API settings are set but not all: the failing check that says what is missing."""
+        return None
+
+    def probe_configured(self) -> bool:
+        return self.api_configured()
+
+    def probe(self) -> list[ProbeResult]:
+        """What `backlog doctor` shows for this source: the export file, then each probe (one try each)."""
+        results = self._export_probe()
+        missing = self.incomplete()
+        if missing is not None:
+            return [*results, missing]
+        if not self.probe_configured():
+            return results
+        http = self.http(max_retries=1)
+        try:
+            results.extend(_run_probe(http, probe) for probe in self.probes())
+        finally:
+            self.calls += http.calls
+            http.close()
+        return results
+
+    def _export_probe(self) -> list[ProbeResult]:
+        path = self.export_path
+        if path is None:
+            return []
+        ok = path.is_file()
+        fix = "" if ok else f"fix {self.export_setting}"
+        return [ProbeResult("export file", ok, f"{path} {'readable' if ok else 'not found'}", fix)]
+
+
+def _run_probe(http: SourceHTTP, probe: Probe) -> ProbeResult:
+    try:
+        response = http.request("GET", probe.path, params=dict(probe.params or {}))
+    except SourceError as exc:
+        return ProbeResult(probe.name, False, str(exc), probe.fix)
+    if probe.judge is None:
+        return ProbeResult(probe.name, True, "ok")
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    ok, detail, fix = probe.judge(body)
+    return ProbeResult(probe.name, ok, detail, fix)
+
+
+def describe(body: Any) -> str:
+    """A body's top-level keys (or its type), for a 'returned no X' message."""
+    if isinstance(body, dict):
+        return "an object with keys: " + (", ".join(sorted(map(str, body))) or "none")
+    return type(body).__name__
+
+
+__all__ = ["Connector", "Credentials", "Probe", "ProbeResult", "RowProblem", "SourceConfig", "describe"]

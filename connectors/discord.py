@@ -13,56 +13,55 @@ channel, because `after` pages by creation; sync's cursor overlap narrows this.
 
 from __future__ import annotations
 
-import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any, ClassVar
 
 import httpx
+from pydantic import SecretStr
 
-from connectors.base import Connector
+from connectors.base import Connector, Credentials, Probe, SourceConfig
+from connectors.cursor import Window
+from connectors.exports import ExportFile
 from connectors.http import (
+    DEFAULT_TABLE,
     Decision,
     MalformedPayloadError,
-    Paginator,
+    PageRequest,
+    QueryParamPaginator,
     ResponseAction,
-    SourceAuthError,
-    SourceConfigError,
-    SourceError,
     SourceHTTP,
     SourceNotFoundError,
-    default_decide,
+    WindowBudget,
+    float_header,
     paginate,
-    parse_json,
     retry_after_seconds,
 )
 from connectors.signal import Signal, SourceName
 from connectors.text import first_line, guess_kind, guess_tags, normalize_whitespace, parse_timestamp
-from service.logging import get_logger
-
-log = get_logger(__name__)
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 TEXT_CHANNEL_TYPES = frozenset({0, 5, 10, 11, 12})  # text, announcement, and threads read directly
 FORUM_CHANNEL_TYPES = frozenset({15, 16})  # forum, media
 HUMAN_MESSAGE_TYPES = frozenset({0, 19})  # DEFAULT, REPLY; the rest are system messages (joins, pins, boosts)
 EXPORT_HUMAN_TYPES = frozenset({"Default", "Reply"})
+MESSAGE_CONTENT = 1 << 18
+MESSAGE_CONTENT_LIMITED = 1 << 19
 _VOTE_EMOJI_PREFIXES = ("👍", "⬆", "🔼", "\u2795")  # \u2795 is the heavy plus sign
 _VOTE_EMOJI_NAMES = frozenset({"upvote", "plus1", "+1", "thumbsup", "thumbs_up"})
 _BAD_CREDENTIALS_HINT = "Check DISCORD_BOT_TOKEN: it is missing, wrong or was reset in the Developer Portal."
 _MENTION = re.compile(r"<@!?(\d+)>")
+EXPORT_SHAPE = "a DiscordChatExporter JSON export"
 INTENT_NOTICE = (
     "Discord: {n} messages had empty content — enable the Message Content Intent for the bot in the Discord"
     " Developer Portal (Bot > Privileged Gateway Intents)"
 )
 
 
-def discord_decide(response: httpx.Response) -> Decision:
+def discord_retry_after(response: httpx.Response) -> Decision:
     """Discord's 429 dialect, pure: JSON `retry_after` (float seconds), else the bucket's reset-after header."""
-    if response.status_code != 429:
-        return default_decide(response)
     wait: float | None = None
     scope = "global" if response.headers.get("x-ratelimit-global") else "bucket"
     try:
@@ -76,19 +75,13 @@ def discord_decide(response: httpx.Response) -> Decision:
         if isinstance(value, int | float) and not isinstance(value, bool):
             wait = max(0.0, float(value))
     if wait is None:
-        wait = _float_header(response.headers.get("x-ratelimit-reset-after"))
+        wait = float_header(response.headers.get("x-ratelimit-reset-after"))
     if wait is None:
         wait = retry_after_seconds(response.headers)
     return Decision(ResponseAction.RATE_LIMITED, wait, f"rate limited ({scope})")
 
 
-def _float_header(value: str | None) -> float | None:
-    if not value:
-        return None
-    try:
-        return max(0.0, float(value))
-    except ValueError:
-        return None
+discord_decide = DEFAULT_TABLE.override({429: discord_retry_after})
 
 
 def snowflake_after(since: datetime) -> int:
@@ -108,22 +101,25 @@ def snowflake_time(snowflake: object) -> datetime | None:
     return datetime.fromtimestamp(((value >> 22) + DISCORD_EPOCH_MS) / 1000, tz=UTC)
 
 
-class _AfterSnowflakePaginator(Paginator):
-    """Messages pages: the next `after` is the page's largest id, until a page comes back short."""
+@dataclass(frozen=True)
+class _AfterSnowflakePaginator(QueryParamPaginator):
+    """Messages pages: the next `after` is the page's largest id, until a page comes back short (< `limit`)."""
 
-    def __init__(self, source: str, limit: int) -> None:
-        super().__init__(source)
-        self.limit = limit
+    param: str = "after"
 
     def next_token(self, response: httpx.Response, body: Any) -> str | None:
-        if not isinstance(body, list) or len(body) < self.limit:
+        limit = int(response.request.url.params.get("limit") or 0)
+        if not isinstance(body, list) or len(body) < limit:
             return None
         ids = [int(m["id"]) for m in body if isinstance(m, dict) and str(m.get("id", "")).isdigit()]
         return str(max(ids)) if ids else None
 
 
-class _ArchivedThreadsPaginator(Paginator):
+@dataclass(frozen=True)
+class _ArchivedThreadsPaginator(QueryParamPaginator):
     """Archived threads: newest archive first; the next `before` is the oldest archive_timestamp, while has_more."""
+
+    param: str = "before"
 
     def next_token(self, response: httpx.Response, body: Any) -> str | None:
         if not isinstance(body, dict) or body.get("has_more") is not True:
@@ -139,126 +135,106 @@ def _archive_timestamp(thread: dict[str, Any]) -> str | None:
     return stamp if isinstance(stamp, str) and stamp else None
 
 
+@dataclass(frozen=True, kw_only=True)
+class DiscordConfig(SourceConfig):
+    """DISCORD_* settings."""
+
+    api_url: str = "https://discord.com/api/v10"
+    bot_token: SecretStr | None = None
+    channel_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _ExportMessage:
+    """A message of a DiscordChatExporter file with the channel it belongs to."""
+
+    message: Any
+    guild_id: str
+    channel_id: str
+    title: str
+    thread: str | None  # the export's key when it is a forum post's thread
+
+
 class DiscordConnector(Connector):
     """Messages of `DISCORD_CHANNEL_IDS` (text or forum channels) or a DiscordChatExporter JSON export."""
 
-    source: ClassVar[SourceName] = SourceName.DISCORD
-    enable_hint: ClassVar[str] = "set DISCORD_BOT_TOKEN and DISCORD_CHANNEL_IDS, or DISCORD_EXPORT_PATH"
+    config: DiscordConfig
+    source = SourceName.DISCORD
+    enable_hint = "set DISCORD_BOT_TOKEN and DISCORD_CHANNEL_IDS, or DISCORD_EXPORT_PATH"
+    base_url_setting = "DISCORD_API_URL"
+    export_setting = "DISCORD_EXPORT_PATH"
+    setting_hints: ClassVar[Mapping[int, str]] = {
+        401: _BAD_CREDENTIALS_HINT,
+        403: "The bot lacks View Channel / Read Message History in this channel (channel settings >"
+        " Permissions), or is not in its server.",
+        404: "Check DISCORD_CHANNEL_IDS: the channel does not exist or the bot is not in its server.",
+    }
+    decide = discord_decide
+    budget = WindowBudget()  # `x-ratelimit-remaining: 0`: wait out the bucket's reset before the next call
     page_size: ClassVar[int] = 100
+    endpoint = "channels/{target}/messages"
+    paginator = _AfterSnowflakePaginator()
+    records_expected = "a JSON array of messages"
+    target_label = "channel {target} (in DISCORD_CHANNEL_IDS): "
     message_url: ClassVar[str] = "https://discord.com/channels/{guild_id}/{channel_id}/{message_id}"
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._empty_content = 0
-
-    @property
-    def export_path(self) -> Path | None:
-        return self.settings.discord_export_path
+        self._guild_id, self._channel_id = "@me", ""  # the text channel being read
 
     def api_configured(self) -> bool:
-        token = self.settings.discord_bot_token
-        return bool(token is not None and token.get_secret_value() and self.settings.discord_channel_ids)
+        token = self.config.bot_token
+        return bool(token is not None and token.get_secret_value() and self.config.channel_ids)
 
-    def http(self) -> SourceHTTP:
-        token = self.settings.discord_bot_token
+    def credentials(self) -> Credentials:
+        token = self.config.bot_token
         secret = token.get_secret_value() if token is not None else ""
-        return SourceHTTP(
-            source=self.source.value,
-            base_url=self.settings.discord_api_url,
-            headers={"Authorization": f"Bot {secret}", "User-Agent": "DiscordBot (backlog-grooming, 0.1)"},
-            setting_hint={
-                401: _BAD_CREDENTIALS_HINT,
-                403: "The bot lacks View Channel / Read Message History in this channel (channel settings >"
-                " Permissions), or is not in its server.",
-                404: "Check DISCORD_CHANNEL_IDS: the channel does not exist or the bot is not in its server.",
-            },
-            decide=discord_decide,
-            transport=self.transport,
-            sleep=self.sleep,
-        )
+        return {"Authorization": f"Bot {secret}", "User-Agent": "DiscordBot (backlog-grooming, 0.1)"}, None
 
     # --- live API ---------------------------------------------------------------------------------------------
 
-    def read_api(self, since: datetime | None) -> Iterator[Signal]:
-        """Each channel in turn; a channel the bot cannot see is reported at the end, the others still read."""
-        http = self.http()
-        since = _utc(since)
-        self._empty_content = 0
-        failures: list[str] = []
-        failure_type: type[SourceError] = SourceError
-        try:
-            for channel_id in self.settings.discord_channel_ids:
-                try:
-                    yield from self._read_channel(http, channel_id, since)
-                except (SourceAuthError, SourceNotFoundError) as exc:
-                    if _BAD_CREDENTIALS_HINT in str(exc):
-                        raise  # a bad token fails every channel
-                    log.warning("discord.channel_failed", channel_id=channel_id, error=str(exc))
-                    if not failures:
-                        failure_type = type(exc)
-                    failures.append(f"channel {channel_id} (in DISCORD_CHANNEL_IDS): {_without_prefix(exc)}")
-        finally:
-            self.calls += http.calls
-            http.close()
-            self._report_empty_content()
-        if failures:
-            raise failure_type(self.source.value, "; ".join(failures))
+    def targets(self) -> tuple[str, ...]:
+        return self.config.channel_ids
 
-    def _report_empty_content(self) -> None:
+    def finish(self) -> None:
         if self._empty_content and not any(n.startswith("Discord: ") and "Intent" in n for n in self.notices):
             self.notices.append(INTENT_NOTICE.format(n=self._empty_content))
+        self._empty_content = 0
 
-    def _get(self, http: SourceHTTP, path: str, params: dict[str, str] | None = None) -> tuple[httpx.Response, Any]:
-        """GET + JSON; when the bucket says 0 requests remain, wait out its reset before the next call."""
-        response = http.request("GET", path, params=params)
-        body = parse_json(self.source.value, response)
-        if response.headers.get("x-ratelimit-remaining") == "0":
-            wait = _float_header(response.headers.get("x-ratelimit-reset-after"))
-            if wait:
-                log.info("discord.bucket_exhausted", path=path, wait_s=wait)
-                self.sleep(min(wait, http.max_wait_s))
-        return response, body
+    def _get(self, http: SourceHTTP, path: str, params: dict[str, str] | None = None) -> Any:
+        return self.sender(http)(PageRequest(path, params=params or {}))[1]
 
-    def _read_channel(self, http: SourceHTTP, channel_id: str, since: datetime | None) -> Iterator[Signal]:
-        _, channel = self._get(http, f"channels/{channel_id}")
+    def read_target(self, http: SourceHTTP, target: str, window: Window) -> Iterator[Signal]:
+        channel = self._get(http, f"channels/{target}")
         if not isinstance(channel, dict) or not isinstance(channel.get("type"), int):
             raise MalformedPayloadError(
-                self.source.value, f"GET channels/{channel_id} returned no channel object with an integer 'type'"
+                self.source.value, f"GET channels/{target} returned no channel object with an integer 'type'"
             )
         kind = channel["type"]
         if kind in TEXT_CHANNEL_TYPES:
-            yield from self._read_text_channel(http, channel, since)
+            self._guild_id, self._channel_id = str(channel.get("guild_id") or "@me"), str(channel["id"])
+            yield from super().read_target(http, target, window)
         elif kind in FORUM_CHANNEL_TYPES:
-            yield from self._read_forum(http, channel, since)
+            yield from self._read_forum(http, channel, window)
         else:
             self.skip(
-                f"channel {channel_id}",
+                f"channel {target}",
                 f"type {kind} is neither a text nor a forum channel; remove it from DISCORD_CHANNEL_IDS",
             )
 
-    def _read_text_channel(self, http: SourceHTTP, channel: dict[str, Any], since: datetime | None) -> Iterator[Signal]:
-        channel_id = str(channel["id"])
-        guild_id = str(channel.get("guild_id") or "@me")
-        path = f"channels/{channel_id}/messages"
-        start = str(snowflake_after(since)) if since is not None else "0"
+    def params(self, window: Window) -> dict[str, str | int]:
+        start = str(snowflake_after(window.first)) if window.first is not None else "0"
+        return {"limit": str(self.page_size), "after": start}
 
-        def pages(after: str | None) -> tuple[httpx.Response, Any]:
-            response, body = self._get(http, path, {"limit": str(self.page_size), "after": after or start})
-            if not isinstance(body, list):
-                raise MalformedPayloadError(
-                    self.source.value, f"GET {path} returned {type(body).__name__}, expected a JSON array of messages"
-                )
-            return response, body
+    def page_records(self, http: SourceHTTP, response: httpx.Response, body: Any) -> list[Any]:
+        """Discord answers newest-first; read each page oldest-first so a stopped read resumes cleanly."""
+        return sorted(super().page_records(http, response, body), key=_id_order)
 
-        for _, body in paginate(pages, _AfterSnowflakePaginator(self.source.value, self.page_size)):
-            # Discord answers newest-first; read each page oldest-first so a stopped read resumes cleanly.
-            for index, message in sorted(enumerate(body), key=lambda pair: _id_order(pair[1])):
-                where = f"{http.base_url}/{path} item {index}"
-                signal = self._message_signal(message, guild_id, channel_id, where)
-                if signal is not None and (since is None or signal.updated_at >= since):
-                    yield signal
+    def to_signal(self, record: Any, where: str) -> Signal | None:
+        return self._message_signal(record, self._guild_id, self._channel_id, where)
 
-    def _read_forum(self, http: SourceHTTP, channel: dict[str, Any], since: datetime | None) -> Iterator[Signal]:
+    def _read_forum(self, http: SourceHTTP, channel: dict[str, Any], window: Window) -> Iterator[Signal]:
         channel_id = str(channel["id"])
         guild_id = channel.get("guild_id")
         if not guild_id:
@@ -269,7 +245,7 @@ class DiscordConnector(Connector):
             if isinstance(tag, dict) and tag.get("name")
         }
         seen: set[str] = set()
-        for thread in self._forum_threads(http, str(guild_id), channel_id, since):
+        for thread in self._forum_threads(http, str(guild_id), channel_id, window):
             thread_id = str(thread.get("id", ""))
             if not thread_id.isdigit() or thread_id in seen:
                 continue
@@ -278,32 +254,31 @@ class DiscordConnector(Connector):
                 (t for t in (snowflake_time(thread_id), snowflake_time(thread.get("last_message_id"))) if t),
                 default=None,
             )
-            if since is not None and last_activity is not None and last_activity < since:
+            if last_activity is not None and not window.admits(last_activity):
                 continue  # nothing new in this post: save the call
-            path = f"channels/{thread_id}/messages/{thread_id}"
-            try:
-                _, starter = self._get(http, path)
-            except SourceNotFoundError:
-                self.skip(f"{http.base_url}/{path}", "the forum post's starter message was deleted; skipped")
-                continue
             labels = [tag_names[str(t)] for t in thread.get("applied_tags") or [] if str(t) in tag_names]
-            signal = self._message_signal(
-                starter,
-                str(guild_id),
-                thread_id,
-                f"{http.base_url}/{path}",
-                title=str(thread.get("name") or "").strip(),
-                labels=labels,
-                last_activity=last_activity,
-            )
-            if signal is not None and (since is None or signal.updated_at >= since):
-                yield signal
+            yield from self.admit(self._forum_post(http, str(guild_id), thread, labels, last_activity), window)
+
+    def _forum_post(
+        self, http: SourceHTTP, guild_id: str, thread: dict[str, Any], labels: list[str], last: datetime | None
+    ) -> Signal | None:
+        """A forum post: its starter message (id = the thread's id), titled with the thread's name."""
+        thread_id = str(thread["id"])
+        path = f"channels/{thread_id}/messages/{thread_id}"
+        try:
+            starter = self._get(http, path)
+        except SourceNotFoundError:
+            self.skip(f"{http.base_url}/{path}", "the forum post's starter message was deleted; skipped")
+            return None
+        title = str(thread.get("name") or "").strip()
+        where = f"{http.base_url}/{path}"
+        return self._message_signal(starter, guild_id, thread_id, where, title=title, labels=labels, last_activity=last)
 
     def _forum_threads(
-        self, http: SourceHTTP, guild_id: str, channel_id: str, since: datetime | None
+        self, http: SourceHTTP, guild_id: str, channel_id: str, window: Window
     ) -> Iterator[dict[str, Any]]:
-        """Active threads of the forum, then archived ones newest-archived first (stopping before `since`)."""
-        _, active = self._get(http, f"guilds/{guild_id}/threads/active")
+        """Active threads of the forum, then archived ones newest-archived first (stopping before the window)."""
+        active = self._get(http, f"guilds/{guild_id}/threads/active")
         if not isinstance(active, dict) or not isinstance(active.get("threads"), list):
             raise MalformedPayloadError(
                 self.source.value, f"GET guilds/{guild_id}/threads/active returned no 'threads' array"
@@ -312,29 +287,37 @@ class DiscordConnector(Connector):
             if isinstance(thread, dict) and str(thread.get("parent_id")) == channel_id:
                 yield thread
         path = f"channels/{channel_id}/threads/archived/public"
-
-        def pages(before: str | None) -> tuple[httpx.Response, Any]:
-            params = {"limit": str(self.page_size)}
-            if before:
-                params["before"] = before
-            response, body = self._get(http, path, params)
+        first = PageRequest(path, params={"limit": str(self.page_size)})
+        for _, body in paginate(self.sender(http), _ArchivedThreadsPaginator(), first, source=self.source.value):
             if not isinstance(body, dict) or not isinstance(body.get("threads"), list):
                 raise MalformedPayloadError(self.source.value, f"GET {path} returned no 'threads' array")
-            return response, body
-
-        for _, body in paginate(pages, _ArchivedThreadsPaginator(self.source.value)):
-            reached_since = False
+            reached_start = False
             for thread in body["threads"]:
                 if not isinstance(thread, dict):
                     continue
-                stamp = _archive_timestamp(thread)
-                archived_at = _maybe_timestamp(stamp)
-                if since is not None and archived_at is not None and archived_at < since:
-                    reached_since = True  # archived before `since`: it and every older one are quiet
+                archived_at = _maybe_timestamp(_archive_timestamp(thread))
+                if archived_at is not None and not window.admits(archived_at):
+                    reached_start = True  # archived before the window: it and every older one are quiet
                     continue
                 yield thread
-            if reached_since:
+            if reached_start:
                 return
+
+    # --- doctor -----------------------------------------------------------------------------------------------
+
+    def probe_configured(self) -> bool:
+        return self.config.bot_token is not None and bool(self.config.bot_token.get_secret_value())
+
+    def probes(self) -> list[Probe]:
+        intent = Probe("token + message content", "/applications/@me", "check DISCORD_BOT_TOKEN", _intent)
+        return [intent] + [
+            Probe(
+                f"channel {channel}",
+                f"/channels/{channel}",
+                f"give the bot View Channel + Read Message History in channel {channel}",
+            )
+            for channel in self.config.channel_ids
+        ]
 
     def _checked_message(self, item: object, where: str) -> tuple[dict[str, Any], str] | None:
         """(message, snowflake id), or None (recorded as a skipped row) when the item is not a message."""
@@ -435,53 +418,42 @@ class DiscordConnector(Connector):
         A text channel's export: each human message is a signal. A forum post's export (channel type
         `Guild...Thread`, `channel.category` = the forum): only its first message, titled with the post name.
         """
-        path = self.export_path
-        if path is None:
+        if self.export_path is None:
             return
-        since = _utc(since)
-        try:
-            raw = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SourceConfigError(
-                self.source.value, f"DISCORD_EXPORT_PATH={path} cannot be read ({exc.strerror or exc})"
-            ) from None
-        try:
-            loaded = json.loads(raw)
-        except ValueError as exc:
-            raise MalformedPayloadError(
-                self.source.value, f"{path}: not JSON ({exc}); expected a DiscordChatExporter JSON export"
-            ) from None
-        exports = loaded if isinstance(loaded, list) else [loaded]
-        for number, export in enumerate(exports):
-            if (
-                not isinstance(export, dict)
-                or not isinstance(export.get("channel"), dict)
-                or not isinstance(export.get("messages"), list)
-            ):
-                raise MalformedPayloadError(
-                    self.source.value,
-                    f"{path}: export {number} is not a DiscordChatExporter JSON export"
-                    " (needs 'guild', 'channel' and a 'messages' array; export with --format Json)",
-                )
-            prefix = f"{path}:" if len(exports) == 1 else f"{path}:export {number} "
-            yield from self._read_one_export(export, prefix, since)
-
-    def _read_one_export(self, export: dict[str, Any], prefix: str, since: datetime | None) -> Iterator[Signal]:
-        guild = export.get("guild") if isinstance(export.get("guild"), dict) else {}
-        channel: dict[str, Any] = export["channel"]
-        guild_id = str((guild or {}).get("id") or "@me")
-        channel_id = str(channel.get("id", ""))
-        is_thread = "thread" in str(channel.get("type", "")).lower()
-        thread_title = str(channel.get("name") or "").strip() if is_thread else ""
-        for index, message in enumerate(export["messages"]):
-            where = f"{prefix}message {index}"
-            signal = self._export_signal(message, guild_id, channel_id, where, thread_title)
+        window = Window.since(since)
+        threads_done: set[str] = set()
+        for where, item in self.export_records(ExportFile(self.source.value, self.export_path, self.export_setting)):
+            if item.thread in threads_done:
+                continue
+            signal = self._export_signal(item.message, item.guild_id, item.channel_id, where, item.title)
             if signal is None:
                 continue
-            if since is None or signal.updated_at >= since:
-                yield signal
-            if is_thread:
-                return  # a forum post is its first message; replies are discussion, not new requests
+            if item.thread is not None:
+                threads_done.add(item.thread)  # a forum post is its first message; replies are discussion
+            yield from self.admit(signal, window)
+
+    def export_records(self, export: ExportFile) -> Iterator[tuple[str, Any]]:
+        loaded = export.json(EXPORT_SHAPE)
+        exports = loaded if isinstance(loaded, list) else [loaded]
+        for number, one in enumerate(exports):
+            if (
+                not isinstance(one, dict)
+                or not isinstance(one.get("channel"), dict)
+                or not isinstance(one.get("messages"), list)
+            ):
+                raise export.malformed(
+                    f"export {number} is not {EXPORT_SHAPE}"
+                    " (needs 'guild', 'channel' and a 'messages' array; export with --format Json)"
+                )
+            prefix = f"{export.path}:" if len(exports) == 1 else f"{export.path}:export {number} "
+            guild = one.get("guild") if isinstance(one.get("guild"), dict) else {}
+            channel: dict[str, Any] = one["channel"]
+            is_thread = "thread" in str(channel.get("type", "")).lower()
+            title = str(channel.get("name") or "").strip() if is_thread else ""
+            ids = str((guild or {}).get("id") or "@me"), str(channel.get("id", ""))
+            for index, message in enumerate(one["messages"]):
+                thread = prefix if is_thread else None
+                yield f"{prefix}message {index}", _ExportMessage(message, *ids, title, thread)
 
     def _export_signal(self, message: object, guild_id: str, channel_id: str, where: str, title: str) -> Signal | None:
         checked = self._checked_message(message, where)
@@ -575,15 +547,15 @@ def _votes(reactions: object) -> int:
     return total
 
 
-def _utc(since: datetime | None) -> datetime | None:
-    """A naive `since` is taken as UTC, so comparing it with the aware signal times cannot raise."""
-    return since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
+def _intent(body: Any) -> tuple[bool, str, str]:
+    flags = int((body or {}).get("flags") or 0) if isinstance(body, dict) else 0
+    if flags & (MESSAGE_CONTENT | MESSAGE_CONTENT_LIMITED):
+        return True, "Message Content intent enabled", ""
+    return (
+        False,
+        "Message Content intent is off: messages arrive with empty content",
+        "Discord Developer Portal > your app > Bot > Privileged Gateway Intents > Message Content Intent",
+    )
 
 
-def _without_prefix(exc: SourceError) -> str:
-    text = str(exc)
-    prefix = f"{exc.source}: "
-    return text[len(prefix) :] if text.startswith(prefix) else text
-
-
-__all__ = ["DiscordConnector", "discord_decide", "snowflake_after", "snowflake_time"]
+__all__ = ["DiscordConfig", "DiscordConnector", "discord_decide", "snowflake_after", "snowflake_time"]

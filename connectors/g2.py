@@ -9,23 +9,19 @@ segment (Small-Business / Mid-Market / Enterprise), not an account we know, so i
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from datetime import datetime, timedelta
-from pathlib import Path
+from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, ClassVar
 
 import httpx
+from pydantic import SecretStr
 
-from connectors.base import Connector
-from connectors.http import (
-    JSONPathPaginator,
-    MalformedPayloadError,
-    SourceConfigError,
-    SourceHTTP,
-    paginate,
-    parse_json,
-)
+from connectors.base import Connector, Credentials, Probe, ProbeResult, SourceConfig
+from connectors.cursor import Window
+from connectors.exports import ExportFile
+from connectors.http import NextURLPaginator, SourceConfigError, SourceHTTP
 from connectors.signal import Signal, SourceName
-from connectors.text import csv_records, first_line, guess_kind, guess_tags, html_to_text, parse_timestamp
+from connectors.text import first_line, guess_kind, guess_tags, html_to_text, parse_timestamp
 
 # G2's question labels, as they head the text so a reader knows which answer is which.
 LOVE, HATE, RECOMMENDATIONS = "What do you like best?", "What do you dislike?", "Recommendations to others"
@@ -42,93 +38,85 @@ def segment_tag(raw: str | None) -> str | None:
     return None
 
 
+@dataclass(frozen=True, kw_only=True)
+class G2Config(SourceConfig):
+    """G2_* settings."""
+
+    api_url: str = "https://data.g2.com"
+    api_token: SecretStr | None = None
+    product_id: str | None = None
+
+
 class G2Connector(Connector):
     """G2 reviews of one product -> signals with the star rating and the reviewer's segment as a tag."""
 
+    config: G2Config
     source = SourceName.G2
     enable_hint = "set G2_API_TOKEN and G2_PRODUCT_ID, or G2_EXPORT_PATH (G2's CSV export of reviews)"
-    reviews_endpoint: ClassVar[str] = "/api/v2/products/{product_id}/reviews"
+    base_url_setting = "G2_API_URL"
+    export_setting = "G2_EXPORT_PATH"
+    setting_hints: ClassVar[Mapping[int, str]] = {
+        401: "Check G2_API_TOKEN: G2 rejected it (create one under My Products > Integrations > API Tokens)",
+        403: "The G2_API_TOKEN has no access to this product's reviews; check G2_PRODUCT_ID and the token",
+        404: "Check G2_PRODUCT_ID (the product's UUID) and G2_API_URL",
+    }
+    endpoint = "/api/v2/products/{target}/reviews"
+    reviews_endpoint: ClassVar[str] = endpoint
+    paginator = NextURLPaginator(token_path=("links", "next"))  # the `page[after]` cursor, as a URL
+    records_path = ("data",)
+    records_expected = "a JSON:API `data` array"
     page_size: ClassVar[int] = 100
     max_rating: ClassVar[float] = 5.0
 
-    @property
-    def export_path(self) -> Path | None:
-        return self.settings.g2_export_path
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._included: dict[tuple[str, str], Mapping[str, Any]] = {}
 
     def api_configured(self) -> bool:
-        token = self.settings.g2_api_token
-        return token is not None and bool(token.get_secret_value()) and bool(self.settings.g2_product_id)
+        token = self.config.api_token
+        return token is not None and bool(token.get_secret_value()) and bool(self.config.product_id)
 
-    def _http(self) -> SourceHTTP:
-        token = self.settings.g2_api_token
+    def credentials(self) -> Credentials:
+        token = self.config.api_token
         if token is None:
             raise SourceConfigError(self.source.value, "G2_API_TOKEN is not set")
-        return SourceHTTP(
-            source=self.source.value,
-            base_url=self.settings.g2_api_url,
-            headers={
-                "Authorization": f"Bearer {token.get_secret_value()}",
-                "Accept": "application/vnd.api+json",
-            },
-            setting_hint={
-                401: "Check G2_API_TOKEN: G2 rejected it (create one under My Products > Integrations > API Tokens)",
-                403: "The G2_API_TOKEN has no access to this product's reviews; check G2_PRODUCT_ID and the token",
-                404: "Check G2_PRODUCT_ID (the product's UUID) and G2_API_URL",
-            },
-            transport=self.transport,
-            sleep=self.sleep,
-        )
+        headers = {"Authorization": f"Bearer {token.get_secret_value()}", "Accept": "application/vnd.api+json"}
+        return headers, None
 
     # --- live API ---------------------------------------------------------------------------------------------
 
-    def read_api(self, since: datetime | None) -> Iterator[Signal]:
-        """Every review updated at or after `since`, following `links.next` (the `page[after]` cursor)."""
-        http = self._http()
-        endpoint = self.reviews_endpoint.format(product_id=self.settings.g2_product_id)
-        first_params: dict[str, str | int] = {"page[size]": self.page_size}
-        if since is not None:
+    def targets(self) -> tuple[str, ...]:
+        return (self.config.product_id or "",)
+
+    def params(self, window: Window) -> dict[str, str | int]:
+        params: dict[str, str | int] = {"page[size]": self.page_size}
+        if window.first is not None:
             # The filter is strict (`_gt`); one second earlier makes it a closed start. The upsert dedupes.
-            first_params["filter[updated_at_gt]"] = (since - timedelta(seconds=1)).isoformat()
+            params["filter[updated_at_gt]"] = (window.first - timedelta(seconds=1)).isoformat()
+        return params
 
-        def fetch(next_url: str | None) -> tuple[httpx.Response, Any]:
-            if next_url is None:
-                response = http.request("GET", endpoint, params=first_params)
-            else:
-                response = http.request("GET", next_url)
-            body = parse_json(self.source.value, response)
-            if not isinstance(body, dict) or not isinstance(body.get("data"), list):
-                raise MalformedPayloadError(
-                    self.source.value, f"{endpoint} returned no JSON:API `data` array (keys: {_keys(body)})"
-                )
-            return response, body
+    def page_records(self, http: SourceHTTP, response: httpx.Response, body: Any) -> list[Any]:
+        records = super().page_records(http, response, body)
+        self._included = _included_by_key(body.get("included"))
+        return records
 
-        try:
-            for _, body in paginate(fetch, JSONPathPaginator(self.source.value, ("links", "next"))):
-                included = _included_by_key(body.get("included"))
-                for index, item in enumerate(body["data"]):
-                    where = f"{self.settings.g2_api_url}{endpoint} review {_item_id(item) or f'#{index + 1}'}"
-                    signal = self._api_review(item, included, where, since)
-                    if signal is not None:
-                        yield signal
-        finally:
-            self.calls += http.calls
-            http.close()
+    def where(self, target: str, page: int, index: int, record: Any) -> str:
+        endpoint = self.endpoint.format(target=target)
+        return f"{self.config.api_url}{endpoint} review {_item_id(record) or f'#{index + 1}'}"
 
-    def _api_review(
-        self, item: Any, included: Mapping[tuple[str, str], Mapping[str, Any]], where: str, since: datetime | None
-    ) -> Signal | None:
+    def to_signal(self, record: Any, where: str) -> Signal | None:
+        item = record
         if not isinstance(item, dict) or not isinstance(item.get("attributes"), dict):
             self.skip(where, "expected a JSON:API resource with `attributes`")
             return None
         attrs: dict[str, Any] = item["attributes"]
         raw_answers = attrs.get("comment_answers")
         answers: dict[str, Any] = raw_answers if isinstance(raw_answers, dict) else {}
-        reviewer = _reviewer(item, included)
+        reviewer = _reviewer(item, self._included)
         links = item.get("links") if isinstance(item.get("links"), dict) else {}
         url = _first_str(attrs, "public_url", "url", "review_url") or _first_str(links, "public", "html")
         return self._build(
             where,
-            since,
             review_id=_item_id(item),
             title=_as_text(attrs.get("title")),
             love=_answer(answers, attrs, "love"),
@@ -147,45 +135,58 @@ class G2Connector(Connector):
 
     # --- export file ------------------------------------------------------------------------------------------
 
-    def read_export(self, since: datetime | None) -> Iterator[Signal]:
+    def export_records(self, export: ExportFile) -> Iterator[tuple[str, Any]]:
         """G2's CSV export of reviews: the header row names the columns; errors name the CSV line."""
-        path = self.export_path
-        if path is None:
-            return
-        if not path.is_file():
-            raise SourceConfigError(self.source.value, f"G2_EXPORT_PATH={path} does not exist; fix or unset it")
-        for line, row in csv_records(path):
+        for where, row in export.csv_rows():
             if "review id" not in row and "id" not in row:
-                raise MalformedPayloadError(
-                    self.source.value,
-                    f"{path}: no `Review ID` column in the header; expected G2's review export "
-                    "(Review ID, Title, Star Rating, What do you like best?, ..., Submitted At, Updated At, URL)",
+                raise export.malformed(
+                    "no `Review ID` column in the header; expected G2's review export "
+                    "(Review ID, Title, Star Rating, What do you like best?, ..., Submitted At, Updated At, URL)"
                 )
-            signal = self._build(
-                f"{path}:{line}",
-                since,
-                review_id=_cell(row, "review id", "id"),
-                title=_cell(row, "title", "review title") or "",
-                love=_question(row, "what do you like best"),
-                hate=_question(row, "what do you dislike"),
-                recommendations=_question(row, "recommendations to others"),
-                rating=_cell(row, "star rating", "rating", "stars"),
-                company=_cell(row, "reviewer company", "company name", "company"),
-                segment=_cell(row, "company segment", "segment", "market segment"),
-                submitted=_cell(row, "submitted at", "submitted", "published at", "created at", "date"),
-                updated=_cell(row, "updated at", "updated"),
-                url=_cell(row, "url", "review url", "public url"),
-                votes=_cell(row, "votes up", "helpful votes"),
+            yield where, row
+
+    def export_signal(self, record: Any, where: str) -> Signal | None:
+        row: Mapping[str, str] = record
+        return self._build(
+            where,
+            review_id=_cell(row, "review id", "id"),
+            title=_cell(row, "title", "review title") or "",
+            love=_question(row, "what do you like best"),
+            hate=_question(row, "what do you dislike"),
+            recommendations=_question(row, "recommendations to others"),
+            rating=_cell(row, "star rating", "rating", "stars"),
+            company=_cell(row, "reviewer company", "company name", "company"),
+            segment=_cell(row, "company segment", "segment", "market segment"),
+            submitted=_cell(row, "submitted at", "submitted", "published at", "created at", "date"),
+            updated=_cell(row, "updated at", "updated"),
+            url=_cell(row, "url", "review url", "public url"),
+            votes=_cell(row, "votes up", "helpful votes"),
+        )
+
+    # --- doctor -----------------------------------------------------------------------------------------------
+
+    def probe_configured(self) -> bool:
+        return self.config.api_token is not None and bool(self.config.api_token.get_secret_value())
+
+    def incomplete(self) -> ProbeResult | None:
+        if self.probe_configured() and not self.config.product_id:
+            return ProbeResult(
+                "product",
+                False,
+                "G2_API_TOKEN set but G2_PRODUCT_ID missing",
+                "set G2_PRODUCT_ID to your product's UUID",
             )
-            if signal is not None:
-                yield signal
+        return None
+
+    def probes(self) -> list[Probe]:
+        path = f"/api/v2/products/{self.config.product_id}"
+        return [Probe("auth + product", path, "check G2_API_TOKEN and G2_PRODUCT_ID")]
 
     # --- one review -------------------------------------------------------------------------------------------
 
     def _build(
         self,
         where: str,
-        since: datetime | None,
         *,
         review_id: str | None,
         title: str,
@@ -212,8 +213,6 @@ class G2Connector(Connector):
             self.skip(where, f"review {review_id}: {exc}")
             return None
         updated_at = max(updated_at, created_at)
-        if since is not None and updated_at < since:
-            return None
         sections = [
             (LOVE, html_to_text(love)),
             (HATE, html_to_text(hate)),
@@ -330,8 +329,4 @@ def _reviewer(item: Mapping[str, Any], included: Mapping[tuple[str, str], Mappin
     return {}
 
 
-def _keys(body: Any) -> str:
-    return ", ".join(sorted(map(str, body))) if isinstance(body, dict) else type(body).__name__
-
-
-__all__ = ["G2Connector", "segment_tag"]
+__all__ = ["G2Config", "G2Connector", "segment_tag"]

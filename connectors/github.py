@@ -16,6 +16,7 @@ import os
 import re
 import tempfile
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
@@ -23,28 +24,25 @@ from typing import Any, ClassVar
 from urllib.parse import urlencode, urlparse
 
 import httpx
+import structlog
+from pydantic import SecretStr
 
-from connectors.base import Connector
+from connectors.base import Connector, Credentials, Probe, SourceConfig
+from connectors.cursor import Window
+from connectors.exports import ExportFile
 from connectors.http import (
+    DEFAULT_TABLE,
     Decision,
     LinkHeaderPaginator,
-    MalformedPayloadError,
+    PageRequest,
     ResponseAction,
-    SourceAuthError,
-    SourceConfigError,
-    SourceError,
     SourceHTTP,
-    SourceNotFoundError,
-    default_decide,
-    paginate,
-    parse_json,
     retry_after_seconds,
 )
 from connectors.signal import Signal, SourceName
 from connectors.text import first_line, guess_kind, guess_tags, html_to_text, parse_timestamp
-from service.logging import get_logger
 
-log = get_logger(__name__)
+log = structlog.get_logger(__name__)
 
 _REPO = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 _BAD_CREDENTIALS_HINT = "Check GITHUB_TOKEN: it is missing, expired or revoked."
@@ -52,7 +50,7 @@ _BAD_CREDENTIALS_HINT = "Check GITHUB_TOKEN: it is missing, expired or revoked."
 SECONDARY_LIMIT_WAIT_S = 60.0
 
 
-def github_decide(response: httpx.Response) -> Decision:
+def github_rate_limits(response: httpx.Response) -> Decision | None:
     """GitHub's rate-limit dialect, pure: the wait comes from the response's own headers (and its `Date`).
 
     Primary limit: 403/429 with `x-ratelimit-remaining: 0` -> wait until `x-ratelimit-reset` (epoch seconds),
@@ -76,7 +74,10 @@ def github_decide(response: httpx.Response) -> Decision:
             return Decision(ResponseAction.RATE_LIMITED, retry_after, "secondary rate limit")
         if status == 429 or "rate limit" in response.text.lower():
             return Decision(ResponseAction.RATE_LIMITED, SECONDARY_LIMIT_WAIT_S, "secondary rate limit")
-    return default_decide(response)
+    return None  # any other 403 is the table's: a permission error
+
+
+github_decide = DEFAULT_TABLE.override({403: github_rate_limits, 429: github_rate_limits})
 
 
 def _response_time(headers: Mapping[str, str]) -> float | None:
@@ -126,131 +127,124 @@ class ETagCache:
             log.warning("github.etag_cache_unwritable", path=str(self.path), error=str(exc))
 
 
+@dataclass(frozen=True, kw_only=True)
+class GitHubConfig(SourceConfig):
+    """GITHUB_* settings (plus the cache directory the ETags live in)."""
+
+    api_url: str = "https://api.github.com"
+    token: SecretStr | None = None
+    repos: tuple[str, ...] = ()
+    labels: tuple[str, ...] = ()
+    cache_dir: Path = Path(".backlog/cache")
+
+
 class GitHubConnector(Connector):
     """Issues of `GITHUB_REPOS` (labels `GITHUB_LABELS`, all states), or a `gh issue list --json` export file."""
 
-    source: ClassVar[SourceName] = SourceName.GITHUB
-    enable_hint: ClassVar[str] = (
-        "set GITHUB_REPOS=owner/name[,owner/name] (and GITHUB_TOKEN for private repos), or GITHUB_EXPORT_PATH"
-    )
-    issues_path: ClassVar[str] = "repos/{repo}/issues"
+    config: GitHubConfig
+    source = SourceName.GITHUB
+    enable_hint = "set GITHUB_REPOS=owner/name[,owner/name] (and GITHUB_TOKEN for private repos), or GITHUB_EXPORT_PATH"
+    base_url_setting = "GITHUB_API_URL"
+    export_setting = "GITHUB_EXPORT_PATH"
+    setting_hints: ClassVar[Mapping[int, str]] = {
+        401: _BAD_CREDENTIALS_HINT,
+        403: "The GITHUB_TOKEN lacks access to this repo: a fine-grained token needs 'Issues: read' on it;"
+        " an organisation with SAML SSO needs the token authorised for SSO.",
+        404: "Check the repo in GITHUB_REPOS (owner/name, spelled as on GitHub) and GITHUB_API_URL;"
+        " a private repo also needs a GITHUB_TOKEN that can see it.",
+    }
+    decide = github_decide
+    endpoint = "repos/{target}/issues"
+    issues_path: ClassVar[str] = endpoint
+    paginator = LinkHeaderPaginator()
+    records_expected = "a JSON array of issues"
     page_size: ClassVar[int] = 100
     etag_file: ClassVar[str] = "github_etags.json"
     export_fields: ClassVar[str] = "number,title,body,labels,createdAt,updatedAt,url,reactionGroups,author,state"
 
-    @property
-    def export_path(self) -> Path | None:
-        return self.settings.github_export_path
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._cache: ETagCache | None = None
+        self._etags: list[str | None] = []  # the ETag of each page of the repo being read
+        self._repo = ""  # the repo being read
 
     def api_configured(self) -> bool:
         # Public repos need no token (at 60 requests/hour); the repo list is what turns the API on.
-        return bool(self.settings.github_repos)
+        return bool(self.config.repos)
 
-    def http(self) -> SourceHTTP:
+    def credentials(self) -> Credentials:
         headers = {
             "Accept": "application/vnd.github+json",
             "X-GitHub-Api-Version": "2022-11-28",
             "User-Agent": "backlog-grooming",
         }
-        token = self.settings.github_token
+        token = self.config.token
         if token is not None and token.get_secret_value():
             headers["Authorization"] = f"Bearer {token.get_secret_value()}"
-        return SourceHTTP(
-            source=self.source.value,
-            base_url=self.settings.github_api_url,
-            headers=headers,
-            setting_hint={
-                401: _BAD_CREDENTIALS_HINT,
-                403: "The GITHUB_TOKEN lacks access to this repo: a fine-grained token needs 'Issues: read' on it;"
-                " an organisation with SAML SSO needs the token authorised for SSO.",
-                404: "Check the repo in GITHUB_REPOS (owner/name, spelled as on GitHub) and GITHUB_API_URL;"
-                " a private repo also needs a GITHUB_TOKEN that can see it.",
-            },
-            decide=github_decide,
-            transport=self.transport,
-            sleep=self.sleep,
-        )
+        return headers, None
 
     # --- live API ---------------------------------------------------------------------------------------------
 
-    def read_api(self, since: datetime | None) -> Iterator[Signal]:
-        """Every configured repo in turn; a repo that 403s/404s is reported at the end, the others still read."""
-        http = self.http()
-        since = _utc(since)
-        cache = ETagCache(self.settings.backlog_cache_dir / self.etag_file)
-        failures: list[SourceError] = []
-        try:
-            for repo in self.settings.github_repos:
-                if not _REPO.match(repo):
-                    self.skip("GITHUB_REPOS", f"{repo!r} is not owner/name (e.g. acme/open-voice); skipped")
-                    continue
-                try:
-                    yield from self._read_repo(http, cache, repo, since)
-                except (SourceAuthError, SourceNotFoundError) as exc:
-                    if _BAD_CREDENTIALS_HINT in str(exc):
-                        raise  # a bad token fails every repo: no point asking again
-                    log.warning("github.repo_failed", repo=repo, error=str(exc))
-                    failures.append(exc)
-        finally:
-            self.calls += http.calls
-            http.close()
-        if failures:
-            raise type(failures[0])(self.source.value, "; ".join(_without_prefix(exc) for exc in failures))
+    def targets(self) -> list[str]:
+        """The repos of GITHUB_REPOS; one that is not owner/name is reported and skipped."""
+        repos = []
+        for repo in self.config.repos:
+            if _REPO.match(repo):
+                repos.append(repo)
+            else:
+                self.skip("GITHUB_REPOS", f"{repo!r} is not owner/name (e.g. acme/open-voice); skipped")
+        return repos
 
-    def query(self, since: datetime | None) -> dict[str, str]:
-        params = {
+    def params(self, window: Window) -> dict[str, str | int]:
+        params: dict[str, str | int] = {
             "state": "all",
             "sort": "updated",
             "direction": "asc",
             "per_page": str(self.page_size),
         }
-        if since is not None:
-            params["since"] = since.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-        if self.settings.github_labels:
+        if window.first is not None:
+            params["since"] = window.first.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        if self.config.labels:
             # GitHub ANDs the labels: an issue must carry every one of them.
-            params["labels"] = ",".join(self.settings.github_labels)
+            params["labels"] = ",".join(self.config.labels)
         return params
 
-    def _read_repo(self, http: SourceHTTP, cache: ETagCache, repo: str, since: datetime | None) -> Iterator[Signal]:
-        params = self.query(since)
-        cache_key = f"{repo}?{urlencode(sorted(params.items()))}"
-        path = self.issues_path.format(repo=repo)
+    def first_request(self, target: str, window: Window) -> PageRequest:
+        request = super().first_request(target, window)
+        etag = self.cache.get(_cache_key(target, request))
+        return PageRequest(request.url, params=request.params, headers={"If-None-Match": etag} if etag else {})
 
-        def pages(next_url: str | None) -> tuple[httpx.Response, Any]:
-            if next_url is None:
-                etag = cache.get(cache_key)
-                headers = {"If-None-Match": etag} if etag else {}
-                response = http.request("GET", path, params=params, headers=headers)
-            else:
-                response = http.request("GET", next_url)
-            if response.status_code == 304:
-                return response, []
-            body = parse_json(self.source.value, response)
-            if not isinstance(body, list):
-                raise MalformedPayloadError(
-                    self.source.value,
-                    f"GET {response.request.url.copy_with(query=None)} returned {type(body).__name__}, "
-                    "expected a JSON array of issues",
-                )
-            return response, body
+    @property
+    def cache(self) -> ETagCache:
+        if self._cache is None:
+            self._cache = ETagCache(self.config.cache_dir / self.etag_file)
+        return self._cache
 
-        page_count = 0
-        first_etag: str | None = None
-        for response, body in paginate(pages, LinkHeaderPaginator(self.source.value)):
-            if response.status_code == 304:
-                log.info("github.not_modified", repo=repo)
-                return
-            page_count += 1
-            if page_count == 1:
-                first_etag = response.headers.get("etag")
-            for index, item in enumerate(body):
-                where = f"{repo} issues page {page_count} item {index}"
-                signal = self._issue_signal(repo, item, where)
-                if signal is not None and (since is None or signal.updated_at >= since):
-                    yield signal
+    def read_target(self, http: SourceHTTP, target: str, window: Window) -> Iterator[Signal]:
+        self._etags, self._repo = [], target
+        yield from super().read_target(http, target, window)
+        if self._etags == ["304"]:
+            log.info("github.not_modified", repo=target)
+            return
         # Reached only when every page was read (and every signal consumed).
-        cache.put(cache_key, first_etag if page_count == 1 else None)
-        cache.save()
+        key = _cache_key(target, super().first_request(target, window))
+        self.cache.put(key, self._etags[0] if len(self._etags) == 1 else None)
+        self.cache.save()
+
+    def page_done(self, target: str, page: int, response: httpx.Response) -> None:
+        self._etags.append("304" if response.status_code == 304 else response.headers.get("etag"))
+
+    def where(self, target: str, page: int, index: int, record: Any) -> str:
+        return f"{target} issues page {page} item {index}"
+
+    def to_signal(self, record: Any, where: str) -> Signal | None:
+        return self._issue_signal(self._repo, record, where)
+
+    # --- doctor -----------------------------------------------------------------------------------------------
+
+    def probes(self) -> list[Probe]:
+        fix = "check GITHUB_REPOS and that GITHUB_TOKEN can read issues of this repo"
+        return [Probe(f"repo {repo}", f"/repos/{repo}", fix, _has_issues(repo)) for repo in self.config.repos]
 
     def _issue_signal(self, repo: str, item: object, where: str) -> Signal | None:
         if not isinstance(item, dict):
@@ -316,35 +310,12 @@ class GitHubConnector(Connector):
 
     # --- export file ------------------------------------------------------------------------------------------
 
-    def read_export(self, since: datetime | None) -> Iterator[Signal]:
+    def export_records(self, export: ExportFile) -> Iterator[tuple[str, Any]]:
         """`gh issue list --json number,title,body,labels,createdAt,updatedAt,url,reactionGroups,author,state`."""
-        path = self.export_path
-        if path is None:
-            return
-        since = _utc(since)
-        try:
-            raw = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise SourceConfigError(
-                self.source.value, f"GITHUB_EXPORT_PATH={path} cannot be read ({exc.strerror or exc})"
-            ) from None
-        try:
-            items = json.loads(raw)
-        except ValueError as exc:
-            raise MalformedPayloadError(
-                self.source.value,
-                f"{path}: not JSON ({exc}); expected the output of `gh issue list --json {self.export_fields}`",
-            ) from None
-        if not isinstance(items, list):
-            raise MalformedPayloadError(
-                self.source.value,
-                f"{path}: expected a JSON array of issues (`gh issue list --json {self.export_fields}`),"
-                f" got {type(items).__name__}",
-            )
-        for index, item in enumerate(items):
-            signal = self._export_signal(item, f"{path}:item {index}")
-            if signal is not None and (since is None or signal.updated_at >= since):
-                yield signal
+        yield from export.records(None, f"a JSON array of issues (`gh issue list --json {self.export_fields}`)")
+
+    def export_signal(self, record: Any, where: str) -> Signal | None:
+        return self._export_signal(record, where)
 
     def _export_signal(self, item: object, where: str) -> Signal | None:
         if not isinstance(item, dict):
@@ -416,15 +387,17 @@ def _int_or_none(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
-def _utc(since: datetime | None) -> datetime | None:
-    """A naive `since` is taken as UTC, so comparing it with the aware signal times cannot raise."""
-    return since.replace(tzinfo=UTC) if since is not None and since.tzinfo is None else since
+def _cache_key(repo: str, request: PageRequest) -> str:
+    return f"{repo}?{urlencode(sorted((k, str(v)) for k, v in request.params.items()))}"
 
 
-def _without_prefix(exc: SourceError) -> str:
-    text = str(exc)
-    prefix = f"{exc.source}: "
-    return text[len(prefix) :] if text.startswith(prefix) else text
+def _has_issues(repo: str) -> Any:
+    def judge(body: Any) -> tuple[bool, str, str]:
+        if isinstance(body, dict) and body.get("has_issues") is False:
+            return False, f"{repo} has issues disabled", "enable Issues or remove it from GITHUB_REPOS"
+        return True, f"{repo} readable", ""
+
+    return judge
 
 
-__all__ = ["ETagCache", "GitHubConnector", "github_decide"]
+__all__ = ["ETagCache", "GitHubConfig", "GitHubConnector", "github_decide"]

@@ -8,55 +8,79 @@ The customer is the CRM Account on the call; Gong allows 3 calls per second, and
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import httpx
+from pydantic import SecretStr
 
-from connectors.base import Connector
+from connectors.base import Connector, Credentials, Probe, SourceConfig
+from connectors.cursor import Window
+from connectors.exports import ExportFile
 from connectors.http import (
+    DEFAULT_TABLE,
     Decision,
-    JSONPathPaginator,
-    MalformedPayloadError,
-    RateLimiter,
+    JSONBodyPaginator,
+    PageRequest,
     ResponseAction,
     SourceConfigError,
-    SourceHTTP,
-    default_decide,
-    paginate,
-    parse_json,
+    dig,
 )
 from connectors.signal import Signal, SourceName
-from connectors.text import (
-    csv_records,
-    first_line,
-    guess_kind,
-    guess_tags,
-    html_to_text,
-    json_records,
-    parse_timestamp,
-    read_export_text,
-)
+from connectors.text import first_line, guess_kind, guess_tags, html_to_text, parse_timestamp
+
+EXPORT_SHAPE = '{"calls": [...]} as /v2/calls/extensive returns, or a CSV'
 
 
-def gong_decide(response: httpx.Response) -> Decision:
+def no_calls_found(response: httpx.Response) -> Decision | None:
     """Gong answers 404 "No calls found corresponding to the provided filters" for an empty window: not an error."""
-    if response.status_code == 404 and "no calls found" in response.text.lower():
-        return Decision(ResponseAction.SUCCESS, reason="no calls in the window")
-    return default_decide(response)
+    if "no calls found" in response.text.lower():
+        return Decision(ResponseAction.IGNORE, reason="no calls in the window")
+    return None
+
+
+gong_decide = DEFAULT_TABLE.override({404: no_calls_found})
+
+
+@dataclass(frozen=True, kw_only=True)
+class GongConfig(SourceConfig):
+    """GONG_* settings."""
+
+    api_url: str = "https://api.gong.io"
+    access_key: SecretStr | None = None
+    access_key_secret: SecretStr | None = None
+    trackers: tuple[str, ...] = ("product feedback", "feature request")
+
+
+@dataclass(frozen=True)
+class _CsvCall:
+    """A row of Gong's call list CSV (the JSON records are plain dicts)."""
+
+    row: Mapping[str, str]
 
 
 class GongConnector(Connector):
     """Product-feedback calls -> signals (customer = CRM Account, text = brief + highlights + customer quotes)."""
 
+    config: GongConfig
     source = SourceName.GONG
     enable_hint = "set GONG_ACCESS_KEY and GONG_ACCESS_KEY_SECRET, or GONG_EXPORT_PATH (JSON or CSV of calls)"
-    calls_endpoint: ClassVar[str] = "/v2/calls/extensive"
-    requests_per_second: ClassVar[float] = 3.0
+    base_url_setting = "GONG_API_URL"
+    export_setting = "GONG_EXPORT_PATH"
+    setting_hints: ClassVar[Mapping[int, str]] = {
+        401: "Check GONG_ACCESS_KEY / GONG_ACCESS_KEY_SECRET (Gong > Company settings > API)",
+        403: "The Gong API key lacks the api:calls:read:extended scope (or the company's API access is off)",
+        404: "Check GONG_API_URL: use your company's regional API host (e.g. https://us-12345.api.gong.io)",
+    }
+    decide = gong_decide
+    requests_per_second = 3.0
+    endpoint = "/v2/calls/extensive"
+    calls_endpoint: ClassVar[str] = endpoint
+    method = "POST"
+    paginator = JSONBodyPaginator(token_path=("records", "cursor"), body_key="cursor")
+    records_path = ("calls",)
     content_selector: ClassVar[dict[str, Any]] = {
         "context": "Extended",
         "exposedFields": {
@@ -65,127 +89,75 @@ class GongConnector(Connector):
         },
     }
 
-    @property
-    def export_path(self) -> Path | None:
-        return self.settings.gong_export_path
-
     def api_configured(self) -> bool:
-        s = self.settings
-        return s.gong_access_key is not None and s.gong_access_key_secret is not None
+        return self.config.access_key is not None and self.config.access_key_secret is not None
 
-    def _http(self) -> SourceHTTP:
-        s = self.settings
-        if s.gong_access_key is None or s.gong_access_key_secret is None:
+    def credentials(self) -> Credentials:
+        key, secret = self.config.access_key, self.config.access_key_secret
+        if key is None or secret is None:
             raise SourceConfigError(self.source.value, "GONG_ACCESS_KEY and GONG_ACCESS_KEY_SECRET must both be set")
-        return SourceHTTP(
-            source=self.source.value,
-            base_url=s.gong_api_url,
-            headers={"Accept": "application/json"},
-            auth=(s.gong_access_key.get_secret_value(), s.gong_access_key_secret.get_secret_value()),
-            setting_hint={
-                401: "Check GONG_ACCESS_KEY / GONG_ACCESS_KEY_SECRET (Gong > Company settings > API)",
-                403: "The Gong API key lacks the api:calls:read:extended scope (or the company's API access is off)",
-                404: "Check GONG_API_URL: use your company's regional API host (e.g. https://us-12345.api.gong.io)",
-            },
-            decide=gong_decide,
-            rate_limiter=RateLimiter(self.requests_per_second, clock=self.clock, sleep=self.sleep),
-            transport=self.transport,
-            sleep=self.sleep,
-        )
+        return {"Accept": "application/json"}, (key.get_secret_value(), secret.get_secret_value())
 
     # --- live API ---------------------------------------------------------------------------------------------
 
-    def read_api(self, since: datetime | None) -> Iterator[Signal]:
-        """Calls started at or after `since`, page by page on `records.cursor`."""
-        http = self._http()
-        call_filter: dict[str, str] = {}
-        if since is not None:
-            call_filter["fromDateTime"] = since.isoformat()
+    def first_request(self, target: str, window: Window) -> PageRequest:
+        """Calls started at or after the window's start, page by page on `records.cursor`."""
+        call_filter = {"fromDateTime": window.first.isoformat()} if window.first is not None else {}
+        return PageRequest(
+            url=self.endpoint,
+            method=self.method,
+            json={"filter": call_filter, "contentSelector": self.content_selector},
+        )
 
-        def fetch(cursor: str | None) -> tuple[httpx.Response, Any]:
-            payload: dict[str, Any] = {"filter": call_filter, "contentSelector": self.content_selector}
-            if cursor is not None:
-                payload["cursor"] = cursor
-            response = http.request("POST", self.calls_endpoint, json=payload)
-            if response.status_code == 404:  # "No calls found": an empty window (see gong_decide)
-                return response, {"calls": []}
-            body = parse_json(self.source.value, response)
-            if not isinstance(body, dict) or not isinstance(body.get("calls"), list):
-                raise MalformedPayloadError(
-                    self.source.value, f"{self.calls_endpoint} returned no `calls` array (keys: {_keys(body)})"
-                )
-            return response, body
-
-        try:
-            for _, body in paginate(fetch, JSONPathPaginator(self.source.value, ("records", "cursor"))):
-                for index, call in enumerate(body["calls"]):
-                    call_id = _dig(call, "metaData", "id")
-                    label = f"call {call_id}" if call_id else f"call #{index + 1} of the page"
-                    signal = self._json_call(call, f"{self.settings.gong_api_url}{self.calls_endpoint} {label}", since)
-                    if signal is not None:
-                        yield signal
-        finally:
-            self.calls += http.calls
-            http.close()
+    def where(self, target: str, page: int, index: int, record: Any) -> str:
+        call_id = dig(record, ("metaData", "id"))
+        label = f"call {call_id}" if call_id else f"call #{index + 1} of the page"
+        return f"{self.config.api_url}{self.endpoint} {label}"
 
     # --- export files -----------------------------------------------------------------------------------------
 
-    def read_export(self, since: datetime | None) -> Iterator[Signal]:
+    def export_records(self, export: ExportFile) -> Iterator[tuple[str, Any]]:
         """`.csv` -> Gong's call list CSV; anything else -> JSON as `/v2/calls/extensive` returns it."""
-        path = self.export_path
-        if path is None:
+        if export.path.suffix.lower() != ".csv":
+            yield from export.records("calls", EXPORT_SHAPE, label="call")
             return
-        if path.suffix.lower() == ".csv":
-            yield from self._read_csv(path, since)
-            return
-        text = read_export_text(self.source.value, path, "GONG_EXPORT_PATH")
-        try:
-            records = json_records(text, "calls")
-        except json.JSONDecodeError as exc:
-            raise MalformedPayloadError(
-                self.source.value, f'{path}:{exc.lineno}: not valid JSON ({exc.msg}); expected {{"calls": [...]}}'
-            ) from None
-        if records is None:
-            raise MalformedPayloadError(
-                self.source.value, f'{path}: expected {{"calls": [...]}} as /v2/calls/extensive returns, or a CSV'
-            )
-        for index, (line, call) in enumerate(records):
-            where = f"{path}:{line}" if line is not None else f"{path}:call {index + 1}"
-            signal = self._json_call(call, where, since)
-            if signal is not None:
-                yield signal
-
-    def _read_csv(self, path: Path, since: datetime | None) -> Iterator[Signal]:
-        if not path.is_file():
-            raise SourceConfigError(self.source.value, f"GONG_EXPORT_PATH={path} does not exist; fix or unset it")
-        for line, row in csv_records(path):
+        for where, row in export.csv_rows():
             if "call id" not in row and "id" not in row:
-                raise MalformedPayloadError(
-                    self.source.value,
-                    f"{path}: no `Call ID` column in the header; expected Call ID, Title, Started, Account, "
-                    "Trackers, Brief, Highlights, URL",
+                raise export.malformed(
+                    "no `Call ID` column in the header; expected Call ID, Title, Started, Account, "
+                    "Trackers, Brief, Highlights, URL"
                 )
-            highlights = [part.strip(" -•") for part in (row.get("highlights") or "").splitlines() if part.strip()]
-            quotes = [part.strip() for part in (row.get("quotes") or "").splitlines() if part.strip()]
-            signal = self._build(
-                f"{path}:{line}",
-                since,
-                call_id=row.get("call id") or row.get("id") or None,
-                title=row.get("title") or "",
-                started=row.get("started") or row.get("date") or None,
-                url=row.get("url") or None,
-                account=row.get("account") or row.get("company") or None,
-                brief=row.get("brief") or "",
-                highlights=highlights,
-                quotes=quotes,
-                trackers=parse_tracker_cell(row.get("trackers") or ""),
-            )
-            if signal is not None:
-                yield signal
+            yield where, _CsvCall(row)
+
+    def export_signal(self, record: Any, where: str) -> Signal | None:
+        if not isinstance(record, _CsvCall):
+            return self.to_signal(record, where)
+        row = record.row
+        highlights = [part.strip(" -•") for part in (row.get("highlights") or "").splitlines() if part.strip()]
+        quotes = [part.strip() for part in (row.get("quotes") or "").splitlines() if part.strip()]
+        return self._build(
+            where,
+            call_id=row.get("call id") or row.get("id") or None,
+            title=row.get("title") or "",
+            started=row.get("started") or row.get("date") or None,
+            url=row.get("url") or None,
+            account=row.get("account") or row.get("company") or None,
+            brief=row.get("brief") or "",
+            highlights=highlights,
+            quotes=quotes,
+            trackers=parse_tracker_cell(row.get("trackers") or ""),
+        )
+
+    # --- doctor -----------------------------------------------------------------------------------------------
+
+    def probes(self) -> list[Probe]:
+        fix = "check GONG_ACCESS_KEY / GONG_ACCESS_KEY_SECRET and that the key has api:calls:read:extensive"
+        return [Probe("auth", "/v2/users", fix, params={"limit": 1})]
 
     # --- one call ---------------------------------------------------------------------------------------------
 
-    def _json_call(self, call: Any, where: str, since: datetime | None) -> Signal | None:
+    def to_signal(self, record: Any, where: str) -> Signal | None:
+        call = record
         if not isinstance(call, dict) or not isinstance(call.get("metaData"), dict):
             self.skip(where, "expected a call object with `metaData` (as /v2/calls/extensive returns)")
             return None
@@ -195,22 +167,20 @@ class GongConnector(Connector):
         parties = [p for p in call.get("parties") or [] if isinstance(p, dict)]
         return self._build(
             where,
-            since,
             call_id=str(meta["id"]) if isinstance(meta.get("id"), str | int) else None,
             title=str(meta.get("title") or ""),
             started=meta.get("started") or meta.get("scheduled"),
             url=meta.get("url") if isinstance(meta.get("url"), str) else None,
             account=crm_account(call.get("context")) or _external_domain(parties),
-            brief=_dig(content, "brief") if isinstance(_dig(content, "brief"), str) else "",
-            highlights=list(_highlight_lines(_dig(content, "highlights"))),
+            brief=dig(content, ("brief",)) if isinstance(dig(content, ("brief",)), str) else "",
+            highlights=list(_highlight_lines(dig(content, ("highlights",)))),
             quotes=list(external_quotes(content, parties)),
-            trackers=_tracker_counts(_dig(content, "trackers")),
+            trackers=_tracker_counts(dig(content, ("trackers",))),
         )
 
     def _build(
         self,
         where: str,
-        since: datetime | None,
         *,
         call_id: str | None,
         title: str,
@@ -230,8 +200,6 @@ class GongConnector(Connector):
             started_at = parse_timestamp(started)
         except ValueError as exc:
             self.skip(where, f"call {call_id}: {exc}")
-            return None
-        if since is not None and started_at < since:
             return None
         brief_text = html_to_text(brief)
         if not self._is_feedback(trackers, [brief_text, *highlights]):
@@ -262,7 +230,7 @@ class GongConnector(Connector):
 
     def _is_feedback(self, trackers: Mapping[str, int], texts: Iterable[str]) -> bool:
         """A configured tracker fired (count > 0), or a configured keyword is in the brief or highlights."""
-        keywords = [keyword.lower() for keyword in self.settings.gong_trackers if keyword.strip()]
+        keywords = [keyword.lower() for keyword in self.config.trackers if keyword.strip()]
         if not keywords:
             return True
         for name, count in trackers.items():
@@ -277,7 +245,7 @@ def crm_account(context: Any) -> str | None:
     if not isinstance(context, list):
         return None
     for system in context:
-        for obj in _dig(system, "objects") or []:
+        for obj in dig(system, ("objects",)) or []:
             if not isinstance(obj, dict) or str(obj.get("objectType", "")).lower() != "account":
                 continue
             for field in obj.get("fields") or []:
@@ -295,7 +263,16 @@ def external_quotes(content: Mapping[str, Any], parties: Iterable[Mapping[str, A
         for party in parties
         if party.get("affiliation") == "External" and party.get("speakerId") is not None
     }
-    for item in _dig(content, "pointsOfInterest", "actionItems") or []:
+    for item in (
+        dig(
+            content,
+            (
+                "pointsOfInterest",
+                "actionItems",
+            ),
+        )
+        or []
+    ):
         if isinstance(item, dict) and str(item.get("speakerId")) in external:
             snippet = item.get("snippet")
             if isinstance(snippet, str) and snippet.strip():
@@ -346,16 +323,4 @@ def _external_domain(parties: Iterable[Mapping[str, Any]]) -> str | None:
     return None
 
 
-def _dig(value: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
-
-
-def _keys(body: Any) -> str:
-    return ", ".join(sorted(map(str, body))) if isinstance(body, dict) else type(body).__name__
-
-
-__all__ = ["GongConnector", "crm_account", "external_quotes", "gong_decide", "parse_tracker_cell"]
+__all__ = ["GongConfig", "GongConnector", "crm_account", "external_quotes", "gong_decide", "parse_tracker_cell"]

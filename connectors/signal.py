@@ -1,7 +1,8 @@
-"""`Signal`: one piece of feedback from one source, the only thing a connector produces."""
+"""All a connector hands up: `Signal`s (one piece of feedback each) and `RowProblem`s (a row it skipped, and why)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -81,3 +82,15 @@ class Signal(BaseModel):
     @property
     def source_key(self) -> str:
         return source_key(self.source, self.external_id)
+
+
+@dataclass(frozen=True)
+class RowProblem:
+    """A row that was skipped: `where` is `path:line` for a file or the API URL/id, `message` says why."""
+
+    source: str
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.source}: {self.where}: {self.message}"

@@ -7,17 +7,12 @@ PII scrubbing and truncation are NOT done here: sync does both, once, for every 
 
 from __future__ import annotations
 
-import csv
-import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from datetime import UTC, datetime
 from html import unescape
 from html.parser import HTMLParser
-from pathlib import Path
-from typing import Any
 
-from connectors.http import SourceConfigError
 from connectors.signal import KindHint
 
 _BLOCK_TAGS = frozenset(
@@ -173,106 +168,12 @@ def parse_timestamp(value: object) -> datetime:
     return parsed.astimezone(UTC)
 
 
-# --- export files: every record with the line it starts on, so a bad row is reported as `file:line` ----------
-
-
-def read_export_text(source: str, path: Path, setting: str) -> str:
-    """The export file's text, or a `SourceConfigError` naming the setting when it cannot be read."""
-    try:
-        return path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise SourceConfigError(source, f"{setting}={path} does not exist; fix the path or unset {setting}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise SourceConfigError(source, f"{setting}={path} cannot be read as UTF-8 text ({exc})") from None
-
-
-def header_key(name: str) -> str:
-    """A CSV header as a lookup key: `What do you like best?` -> `what do you like best`."""
-    return re.sub(r"[^a-z0-9]+", " ", name.lower()).strip()
-
-
-def csv_records(path: Path) -> Iterator[tuple[int, dict[str, str]]]:
-    """(line, row) for each CSV data row; keys are `header_key`s, values stripped ("" when the cell is missing).
-
-    The line is where the record starts in the file (header = line 1), also for quoted multi-line cells.
-    """
-    with path.open(newline="", encoding="utf-8-sig") as handle:
-        reader = csv.reader(handle)
-        header = next(reader, None)
-        if header is None:
-            return
-        keys = [header_key(name) for name in header]
-        previous_end = reader.line_num
-        for cells in reader:
-            start, previous_end = previous_end + 1, reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-            row = {key: (cells[i].strip() if i < len(cells) else "") for i, key in enumerate(keys) if key}
-            yield start, row
-
-
-def json_records(text: str, key: str) -> list[tuple[int | None, Any]] | None:
-    """(line, item) for each element of a top-level JSON array, or of the array under the top-level `key`.
-
-    None when the document has neither shape. Raises `json.JSONDecodeError` for invalid JSON. Lines are
-    None only if they cannot be located (the items are still returned).
-    """
-    whole = json.loads(text)
-    if isinstance(whole, list):
-        items, match = whole, re.search(r"\[", text)
-    elif isinstance(whole, dict) and isinstance(whole.get(key), list):
-        items, match = whole[key], re.search(r'"' + re.escape(key) + r'"\s*:\s*\[', text)
-    else:
-        return None
-    located = _locate_items(text, match.end() if match else -1)
-    if located is not None and len(located) == len(items):
-        return located
-    return [(None, item) for item in items]
-
-
-def _locate_items(text: str, pos: int) -> list[tuple[int | None, Any]] | None:
-    """Decode array elements one by one from just after `[`, noting each element's starting line."""
-    if pos < 0:
-        return None
-    decoder = json.JSONDecoder()
-    separators = re.compile(r"[\s,]*")
-    located: list[tuple[int | None, Any]] = []
-    line, counted_to = 1, 0
-    try:
-        while True:
-            pos = separators.match(text, pos).end()  # type: ignore[union-attr]  # "*" always matches
-            if pos >= len(text) or text[pos] == "]":
-                return located
-            line += text.count("\n", counted_to, pos)
-            counted_to = pos
-            item, pos = decoder.raw_decode(text, pos)
-            located.append((line, item))
-    except json.JSONDecodeError:
-        return None
-
-
-def ndjson_records(text: str) -> Iterator[tuple[int, Any | json.JSONDecodeError]]:
-    """(line, item) for each non-empty line; a line that is not JSON yields its decode error instead."""
-    for number, raw in enumerate(text.splitlines(), start=1):
-        if not raw.strip():
-            continue
-        try:
-            yield number, json.loads(raw)
-        except json.JSONDecodeError as exc:
-            yield number, exc
-
-
 __all__ = [
     "COMPETITORS",
-    "csv_records",
     "first_line",
     "guess_kind",
     "guess_tags",
-    "header_key",
     "html_to_text",
-    "json_records",
-    "ndjson_records",
     "normalize_whitespace",
     "parse_timestamp",
-    "read_export_text",
 ]

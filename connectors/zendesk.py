@@ -10,56 +10,85 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from datetime import datetime
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import SecretStr
 
-from connectors.base import Connector
-from connectors.http import (
-    JSONPathPaginator,
-    MalformedPayloadError,
-    RateLimiter,
-    SourceConfigError,
-    SourceHTTP,
-    paginate,
-    parse_json,
-)
+from connectors.base import Connector, Credentials, Probe, ProbeResult, SourceConfig, describe
+from connectors.cursor import Window
+from connectors.exports import ExportFile
+from connectors.http import MalformedPayloadError, QueryParamPaginator, SourceHTTP, dig
 from connectors.signal import Signal, SourceName
-from connectors.text import (
-    first_line,
-    guess_kind,
-    guess_tags,
-    html_to_text,
-    json_records,
-    ndjson_records,
-    parse_timestamp,
-    read_export_text,
-)
-from service.logging import get_logger
-
-log = get_logger(__name__)
+from connectors.text import first_line, guess_kind, guess_tags, html_to_text, parse_timestamp
 
 # Webmail domains say nothing about the account; such requesters are individuals (customer left empty).
 WEBMAIL_DOMAINS = frozenset(
     {"gmail.com", "googlemail.com", "yahoo.com", "outlook.com", "hotmail.com", "live.com", "icloud.com",
      "proton.me", "protonmail.com", "aol.com", "gmx.com"}
 )  # fmt: skip
+EXPORT_SHAPE = "a JSON array of tickets, an object with a `tickets` array, or NDJSON (one ticket per line)"
+
+
+def zendesk_base_url(raw: str | None) -> str:
+    """`ZENDESK_URL` as a base URL; a bare subdomain (`acme`) means `https://acme.zendesk.com`."""
+    value = (raw or "").strip().rstrip("/")
+    if value and "://" not in value:
+        value = f"https://{value}" if "." in value else f"https://{value}.zendesk.com"
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class ZendeskConfig(SourceConfig):
+    """ZENDESK_* settings. `api_url` is derived from `url`, once, here: sync and doctor use the same one."""
+
+    url: str | None = None
+    email: str | None = None
+    api_token: SecretStr | None = None
+    oauth_token: SecretStr | None = None
+    tags: tuple[str, ...] = ("feature-request", "voice-agents")
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "api_url", zendesk_base_url(self.url))
+
+    @property
+    def has_oauth(self) -> bool:
+        return self.oauth_token is not None and bool(self.oauth_token.get_secret_value())
+
+    @property
+    def has_token(self) -> bool:
+        return bool(self.email) and self.api_token is not None
 
 
 class ZendeskConnector(Connector):
     """Tickets with any of `ZENDESK_TAGS` -> signals (customer = organization, else requester's email domain)."""
 
+    config: ZendeskConfig
     source = SourceName.ZENDESK
     enable_hint = (
         "set ZENDESK_URL plus ZENDESK_EMAIL and ZENDESK_API_TOKEN (or ZENDESK_OAUTH_TOKEN), or ZENDESK_EXPORT_PATH"
     )
-    export_endpoint: ClassVar[str] = "/api/v2/incremental/tickets/cursor.json"
+    base_url_setting = "ZENDESK_URL"
+    export_setting = "ZENDESK_EXPORT_PATH"
+    setting_hints: ClassVar[Mapping[int, str]] = {
+        401: "Check ZENDESK_EMAIL / ZENDESK_API_TOKEN (or ZENDESK_OAUTH_TOKEN): Zendesk rejected them",
+        403: (
+            "The Incremental Export API is for admins only: the user of ZENDESK_EMAIL (or of "
+            "ZENDESK_OAUTH_TOKEN) is not a Zendesk admin. Use an admin's token, or set ZENDESK_EXPORT_PATH"
+        ),
+        404: "Check ZENDESK_URL (e.g. https://acme.zendesk.com): no Zendesk API there",
+    }
+    requests_per_second = 10 / 60  # Incremental Exports: 10 requests per minute
+    endpoint = "/api/v2/incremental/tickets/cursor.json"
+    export_endpoint: ClassVar[str] = endpoint
+    paginator = QueryParamPaginator(
+        token_path=("after_cursor",), stop_when=("end_of_stream",), param="cursor", drop=("start_time",)
+    )
+    records_path = ("tickets",)
     organizations_endpoint: ClassVar[str] = "/api/v2/organizations/show_many.json"
     side_loads: ClassVar[str] = "users,organizations"
-    requests_per_second: ClassVar[float] = 10 / 60  # Incremental Exports: 10 requests per minute
     show_many_limit: ClassVar[int] = 100
     # Ticket types that mean "something is broken" (Zendesk's `type` field).
     bug_types: ClassVar[frozenset[str]] = frozenset({"problem", "incident"})
@@ -71,87 +100,38 @@ class ZendeskConnector(Connector):
 
     # --- configuration ----------------------------------------------------------------------------------------
 
-    @property
-    def export_path(self) -> Path | None:
-        return self.settings.zendesk_export_path
-
     def api_configured(self) -> bool:
-        s = self.settings
-        has_oauth = s.zendesk_oauth_token is not None and bool(s.zendesk_oauth_token.get_secret_value())
-        has_token = bool(s.zendesk_email) and s.zendesk_api_token is not None
-        return bool(s.zendesk_url) and (has_oauth or has_token)
+        return bool(self.config.url) and (self.config.has_oauth or self.config.has_token)
 
     @property
     def base_url(self) -> str:
-        """`ZENDESK_URL` as a base URL; a bare subdomain (`acme`) means `https://acme.zendesk.com`."""
-        raw = (self.settings.zendesk_url or "").strip().rstrip("/")
-        if not raw:
-            raise SourceConfigError(self.source.value, "ZENDESK_URL is not set (e.g. https://acme.zendesk.com)")
-        if "://" not in raw:
-            raw = f"https://{raw}" if "." in raw else f"https://{raw}.zendesk.com"
-        return raw
+        return self.config.api_url
 
-    def _http(self) -> SourceHTTP:
-        s = self.settings
+    def credentials(self) -> Credentials:
+        c = self.config
         headers = {"Accept": "application/json"}
-        auth: tuple[str, str] | None = None
-        if s.zendesk_oauth_token is not None and s.zendesk_oauth_token.get_secret_value():
-            headers["Authorization"] = f"Bearer {s.zendesk_oauth_token.get_secret_value()}"
-        elif s.zendesk_email and s.zendesk_api_token is not None:
-            auth = (f"{s.zendesk_email}/token", s.zendesk_api_token.get_secret_value())
-        return SourceHTTP(
-            source=self.source.value,
-            base_url=self.base_url,
-            headers=headers,
-            auth=auth,
-            setting_hint={
-                401: "Check ZENDESK_EMAIL / ZENDESK_API_TOKEN (or ZENDESK_OAUTH_TOKEN): Zendesk rejected them",
-                403: (
-                    "The Incremental Export API is for admins only: the user of ZENDESK_EMAIL (or of "
-                    "ZENDESK_OAUTH_TOKEN) is not a Zendesk admin. Use an admin's token, or set ZENDESK_EXPORT_PATH"
-                ),
-                404: "Check ZENDESK_URL (e.g. https://acme.zendesk.com): no Zendesk API there",
-            },
-            rate_limiter=RateLimiter(self.requests_per_second, clock=self.clock, sleep=self.sleep),
-            transport=self.transport,
-            sleep=self.sleep,
-        )
+        if c.has_oauth and c.oauth_token is not None:
+            headers["Authorization"] = f"Bearer {c.oauth_token.get_secret_value()}"
+            return headers, None
+        if c.has_token and c.api_token is not None:
+            return headers, (f"{c.email}/token", c.api_token.get_secret_value())
+        return headers, None
 
     # --- live API ---------------------------------------------------------------------------------------------
 
-    def read_api(self, since: datetime | None) -> Iterator[Signal]:
-        """Incremental Ticket Export from `since` (closed) to now; the cursor is followed to `end_of_stream`."""
-        http = self._http()
-        start_time = int(since.timestamp()) if since is not None else 0
+    def params(self, window: Window) -> dict[str, str | int]:
+        """Incremental Ticket Export from the window's start (closed) to now: `start_time` once, then the cursor."""
+        start = window.first
+        return {"include": self.side_loads, "start_time": int(start.timestamp()) if start is not None else 0}
 
-        def fetch(cursor: str | None) -> tuple[httpx.Response, Any]:
-            params: dict[str, str | int] = {"include": self.side_loads}
-            if cursor is None:
-                params["start_time"] = start_time
-            else:
-                params["cursor"] = cursor
-            response = http.request("GET", self.export_endpoint, params=params)
-            body = parse_json(self.source.value, response)
-            if not isinstance(body, dict) or not isinstance(body.get("tickets"), list):
-                raise MalformedPayloadError(
-                    self.source.value, f"{self.export_endpoint} returned no `tickets` array (keys: {_keys(body)})"
-                )
-            return response, body
+    def page_records(self, http: SourceHTTP, response: httpx.Response, body: Any) -> list[Any]:
+        records = super().page_records(http, response, body)
+        self._remember_side_loads(body)
+        self._fetch_missing_organizations(http, [t for t in records if isinstance(t, dict)])
+        return records
 
-        try:
-            paginator = JSONPathPaginator(self.source.value, ("after_cursor",), stop_when=("end_of_stream",))
-            for _, body in paginate(fetch, paginator):
-                self._remember_side_loads(body)
-                tickets = [t for t in body["tickets"] if isinstance(t, dict)]
-                self._fetch_missing_organizations(http, tickets)
-                for index, ticket in enumerate(body["tickets"]):
-                    where = _ticket_where(ticket, self.base_url, index)
-                    signal = self._to_signal(ticket, where, since)
-                    if signal is not None:
-                        yield signal
-        finally:
-            self.calls += http.calls
-            http.close()
+    def where(self, target: str, page: int, index: int, record: Any) -> str:
+        return _ticket_where(record, self.base_url, index)
 
     def _remember_side_loads(self, body: Mapping[str, Any]) -> None:
         for org in _dicts(body.get("organizations")):
@@ -176,60 +156,62 @@ class ZendeskConnector(Connector):
             if not isinstance(body, dict) or not isinstance(body.get("organizations"), list):
                 raise MalformedPayloadError(
                     self.source.value,
-                    f"{self.organizations_endpoint} returned no `organizations` array (keys: {_keys(body)})",
+                    f"{self.organizations_endpoint} returned no `organizations` array ({describe(body)})",
                 )
             self._remember_side_loads(body)
 
     # --- export file ------------------------------------------------------------------------------------------
 
-    def read_export(self, since: datetime | None) -> Iterator[Signal]:
-        """Zendesk's JSON export: an array of tickets, `{"tickets": [...]}`, or NDJSON (one ticket a line)."""
-        path = self.export_path
-        if path is None:
-            return
-        text = read_export_text(self.source.value, path, "ZENDESK_EXPORT_PATH")
-        for where, ticket in self._export_tickets(path, text):
-            if isinstance(ticket, dict):
-                self._remember_side_loads({"organizations": ticket.get("organizations"), "users": ticket.get("users")})
-            signal = self._to_signal(ticket, where, since)
-            if signal is not None:
-                yield signal
-
-    def _export_tickets(self, path: Path, text: str) -> Iterator[tuple[str, Any]]:
-        try:
-            records = json_records(text, "tickets")
-        except json.JSONDecodeError as whole_error:
-            first = next((line for line in text.splitlines() if line.strip()), "")
+    def export_records(self, export: ExportFile) -> Iterator[tuple[str, Any]]:
+        """Zendesk's JSON export: an array of tickets, `{"tickets": [...]}` (with side-loads), or NDJSON."""
+        records = export.records("tickets", EXPORT_SHAPE, label="ticket", skip=self.skip)
+        first = next(records, None)  # parses the file (and raises for a malformed one) before side-loads
+        if export.text().lstrip().startswith("{"):  # `{"tickets": [...], "organizations": [...], "users": [...]}`
             try:
-                looks_ndjson = isinstance(json.loads(first), dict)
+                whole = json.loads(export.text())
             except json.JSONDecodeError:
-                looks_ndjson = False
-            if not looks_ndjson:
-                raise MalformedPayloadError(
-                    self.source.value,
-                    f"{path}:{whole_error.lineno}: not valid JSON ({whole_error.msg}); expected a JSON array of "
-                    "tickets, an object with `tickets`, or NDJSON (one ticket per line)",
-                ) from None
-            for line, item in ndjson_records(text):
-                if isinstance(item, json.JSONDecodeError):
-                    self.skip(f"{path}:{line}", f"not valid JSON ({item.msg} at column {item.colno})")
-                    continue
-                yield f"{path}:{line}", item
-            return
-        if records is None:
-            raise MalformedPayloadError(
-                self.source.value,
-                f"{path}: expected a JSON array of tickets or an object with a `tickets` array, found neither",
+                whole = None  # NDJSON: side-loads come with each ticket
+            if isinstance(whole, dict):
+                self._remember_side_loads(whole)
+        if first is not None:
+            yield first
+            yield from records
+
+    def export_signal(self, record: Any, where: str) -> Signal | None:
+        if isinstance(record, dict):
+            self._remember_side_loads({"organizations": record.get("organizations"), "users": record.get("users")})
+        return self.to_signal(record, where)
+
+    # --- doctor -----------------------------------------------------------------------------------------------
+
+    def probe_configured(self) -> bool:
+        return bool(self.config.url)
+
+    def incomplete(self) -> ProbeResult | None:
+        if self.config.url and not (self.config.has_oauth or self.config.has_token):
+            return ProbeResult(
+                "credentials",
+                False,
+                "ZENDESK_URL is set but no credentials",
+                "set ZENDESK_EMAIL + ZENDESK_API_TOKEN, or ZENDESK_OAUTH_TOKEN",
             )
-        if text.lstrip().startswith("{"):  # `{"tickets": [...], "organizations": [...], "users": [...]}`
-            self._remember_side_loads(json.loads(text))
-        for index, (item_line, item) in enumerate(records):
-            yield (f"{path}:{item_line}" if item_line is not None else f"{path}:ticket {index + 1}"), item
+        return None
+
+    def probes(self) -> list[Probe]:
+        return [
+            Probe(
+                "auth + admin rights",
+                "/api/v2/users/me.json",
+                "check ZENDESK_URL, ZENDESK_EMAIL and ZENDESK_API_TOKEN",
+                _is_admin,
+            )
+        ]
 
     # --- one ticket -------------------------------------------------------------------------------------------
 
-    def _to_signal(self, ticket: Any, where: str, since: datetime | None) -> Signal | None:
+    def to_signal(self, record: Any, where: str) -> Signal | None:
         """A ticket as a signal; None (and a recorded problem when it is malformed) when it does not qualify."""
+        ticket = record
         if not isinstance(ticket, dict):
             self.skip(where, f"expected a ticket object, found {type(ticket).__name__}")
             return None
@@ -242,7 +224,7 @@ class ZendeskConnector(Connector):
         if ticket.get("status") == "deleted":
             return None
         tags = [str(tag) for tag in ticket.get("tags") or [] if isinstance(tag, str | int)]
-        wanted = {tag.lower() for tag in self.settings.zendesk_tags}
+        wanted = {tag.lower() for tag in self.config.tags}
         if wanted and not wanted & {tag.lower() for tag in tags}:
             return None
         try:
@@ -251,8 +233,9 @@ class ZendeskConnector(Connector):
         except ValueError as exc:
             self.skip(where, f"ticket {ticket_id}: {exc}")
             return None
-        if since is not None and updated < since:
-            return None
+        return self._signal(ticket, ticket_id, tags, created, max(updated, created))
+
+    def _signal(self, ticket: Mapping[str, Any], ticket_id: int, tags: list[str], created: Any, updated: Any) -> Signal:
         description = ticket.get("description")
         text = html_to_text(description) if isinstance(description, str) else ""
         # `subject` is rendered; `raw_subject` may be a dynamic-content placeholder such as "{{dc.refund}}".
@@ -273,13 +256,13 @@ class ZendeskConnector(Connector):
             votes=None,
             rating=None,
             created_at=created,
-            updated_at=max(updated, created),
+            updated_at=updated,
             tags=guess_tags(title, text),
         )
 
     def _agent_url(self, ticket: Mapping[str, Any], ticket_id: int) -> str | None:
         """`https://<sub>.zendesk.com/agent/tickets/<id>`: host from ZENDESK_URL, else from the ticket's API url."""
-        if self.settings.zendesk_url:
+        if self.config.url:
             return f"{self.base_url}/agent/tickets/{ticket_id}"
         api_url = ticket.get("url")
         if isinstance(api_url, str) and api_url.startswith("http"):
@@ -311,7 +294,14 @@ class ZendeskConnector(Connector):
         if isinstance(requester_id, int) and requester_id in self._user_emails:
             return self._user_emails[requester_id]
         via = ticket.get("via")
-        sender = _dig(via, "source", "from", "address")
+        sender = dig(
+            via,
+            (
+                "source",
+                "from",
+                "address",
+            ),
+        )
         return sender if isinstance(sender, str) else None
 
 
@@ -322,21 +312,16 @@ def _email_domain(email: str | None) -> str | None:
     return None if not domain or domain in WEBMAIL_DOMAINS else domain
 
 
-def _dig(value: Any, *keys: str) -> Any:
-    for key in keys:
-        if not isinstance(value, dict):
-            return None
-        value = value.get(key)
-    return value
+def _is_admin(body: Any) -> tuple[bool, str, str]:
+    role = ((body or {}).get("user") or {}).get("role") if isinstance(body, dict) else None
+    if role == "admin":
+        return True, "authenticated as an admin (incremental export allowed)", ""
+    return False, f"authenticated, role {role!r}", "incremental export needs an admin: use an admin's API token"
 
 
 def _dicts(value: Any) -> Iterator[dict[str, Any]]:
     if isinstance(value, list):
         yield from (item for item in value if isinstance(item, dict))
-
-
-def _keys(body: Any) -> str:
-    return ", ".join(sorted(map(str, body))) if isinstance(body, dict) else type(body).__name__
 
 
 def _ticket_where(ticket: Any, base_url: str, index: int) -> str:
@@ -348,4 +333,4 @@ def _ticket_where(ticket: Any, base_url: str, index: int) -> str:
     return f"{base_url}{ZendeskConnector.export_endpoint} (ticket #{index + 1} of the page)"
 
 
-__all__ = ["ZendeskConnector"]
+__all__ = ["ZendeskConfig", "ZendeskConnector", "zendesk_base_url"]

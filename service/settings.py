@@ -14,6 +14,13 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from connectors.base import SourceConfig
+from connectors.discord import DiscordConfig
+from connectors.g2 import G2Config
+from connectors.github import GitHubConfig
+from connectors.gong import GongConfig
+from connectors.zendesk import ZendeskConfig
+
 NOTION_API_URL = "https://api.notion.com"
 DEFAULT_SECRETS_DIR = "/run/secrets/backlog"
 
@@ -158,6 +165,67 @@ class Settings(BaseSettings):
     def uses_sandbox(self) -> bool:
         """No Notion token: every command talks to the local sandbox."""
         return self.notion_token is None or not self.notion_token.get_secret_value()
+
+    # --- per-source slices: each connector sees its own settings only (the env names stay flat) -----------------
+
+    def zendesk_config(self) -> ZendeskConfig:
+        return ZendeskConfig(
+            url=self.zendesk_url,
+            email=self.zendesk_email,
+            api_token=self.zendesk_api_token,
+            oauth_token=self.zendesk_oauth_token,
+            tags=tuple(self.zendesk_tags),
+            export_path=self.zendesk_export_path,
+        )
+
+    def g2_config(self) -> G2Config:
+        return G2Config(
+            api_url=self.g2_api_url,
+            api_token=self.g2_api_token,
+            product_id=self.g2_product_id,
+            export_path=self.g2_export_path,
+        )
+
+    def gong_config(self) -> GongConfig:
+        return GongConfig(
+            api_url=self.gong_api_url,
+            access_key=self.gong_access_key,
+            access_key_secret=self.gong_access_key_secret,
+            trackers=tuple(self.gong_trackers),
+            export_path=self.gong_export_path,
+        )
+
+    def github_config(self) -> GitHubConfig:
+        return GitHubConfig(
+            api_url=self.github_api_url,
+            token=self.github_token,
+            repos=tuple(self.github_repos),
+            labels=tuple(self.github_labels),
+            cache_dir=self.backlog_cache_dir,
+            export_path=self.github_export_path,
+        )
+
+    def discord_config(self) -> DiscordConfig:
+        return DiscordConfig(
+            api_url=self.discord_api_url,
+            bot_token=self.discord_bot_token,
+            channel_ids=tuple(self.discord_channel_ids),
+            export_path=self.discord_export_path,
+        )
+
+    def source_config(self, name: str) -> SourceConfig:
+        """The config slice of source `name` (zendesk, g2, gong, github, discord)."""
+        builders = {
+            "zendesk": self.zendesk_config,
+            "g2": self.g2_config,
+            "gong": self.gong_config,
+            "github": self.github_config,
+            "discord": self.discord_config,
+        }
+        try:
+            return builders[name.lower()]()
+        except KeyError:
+            raise ValueError(f"unknown source {name!r}; choose from {', '.join(builders)}") from None
 
     @classmethod
     def load(cls, **overrides: Any) -> Settings:

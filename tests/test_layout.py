@@ -18,8 +18,6 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
-
 from tests import REPO_ROOT
 
 ROOTS = ("service", "connectors", "scoring")
@@ -114,11 +112,6 @@ def test_the_scan_sees_every_module_and_its_imports() -> None:
     assert violations("service.notion", ("service.sandbox",))  # import_module("service.sandbox") is seen
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason="connectors/ still imports service.settings and service.logging; the connector refactor removes that "
-    "(issue 9): drop this mark after the merge",
-)
 def test_connectors_import_nothing_from_service() -> None:
     assert violations("connectors", ("service",)) == []
 
@@ -209,9 +202,6 @@ def test_no_import_cycle_between_packages() -> None:
     assert find_cycle(graph) == []
 
 
-@pytest.mark.xfail(
-    strict=False, reason="connectors/ -> service/ -> connectors/ until connectors stop importing service"
-)
 def test_no_import_cycle_between_top_level_packages() -> None:
     assert find_cycle(package_graph(1)) == []
 

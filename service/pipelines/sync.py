@@ -19,15 +19,16 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from connectors.base import Connector, RowProblem
+from connectors.base import Connector
 from connectors.http import SourceConfigError, SourceError
-from connectors.registry import CONNECTORS, connector_class
-from connectors.signal import Signal, SourceName
+from connectors.registry import CONNECTORS
+from connectors.signal import RowProblem, Signal, SourceName
 from scoring.policy import Policy
 from service.logging import get_logger
-from service.notion.gateway import NotionGateway, Row, RowWrite, UpsertResult
+from service.notion import NotionGateway, Row, RowWrite, UpsertResult
 from service.pipelines.dedupe import DuplicateFinder, with_possible_duplicate
 from service.pipelines.mapping import signal_to_write
+from service.pipelines.sources import build_connector
 from service.settings import Settings
 
 log = get_logger(__name__)
@@ -185,7 +186,7 @@ def _configured_connectors(
     for name in names:
         report = reports[name] = SourceReport(source=name)
         try:
-            connector = connector_class(name)(settings, transport=(transports or {}).get(name))
+            connector = build_connector(settings, name, transport=(transports or {}).get(name))
         except (ValueError, ImportError) as exc:
             report.status, report.message = "config-error", str(exc)
             continue

@@ -81,7 +81,7 @@ def make(
     slept: list[float] = []
     values: dict[str, Any] = {"discord_bot_token": "MTA.bot-token-secret", "discord_channel_ids": channels or [TEXT]}
     values.update(overrides)
-    return cls(Settings(**values), sleep=slept.append), slept
+    return cls(Settings(**values).discord_config(), sleep=slept.append), slept
 
 
 def messages_url(channel_id: str, after: str, limit: int = 100) -> str:

@@ -51,7 +51,7 @@ def make(**settings: Any) -> tuple[G2Connector, list[float]]:
     values: dict[str, Any] = {"g2_api_token": "g2-secret-token", "g2_product_id": PRODUCT}
     values.update(settings)
     sleeps: list[float] = []
-    return G2Connector(Settings(**values), sleep=sleeps.append), sleeps
+    return G2Connector(Settings(**values).g2_config(), sleep=sleeps.append), sleeps
 
 
 def test_pages_follow_links_next_to_the_end(httpx_mock: HTTPXMock) -> None:

@@ -76,7 +76,7 @@ def make(tmp_path: Path, **overrides: Any) -> tuple[GitHubConnector, list[float]
         "backlog_cache_dir": tmp_path / "cache",
     }
     values.update(overrides)
-    return GitHubConnector(Settings(**values), sleep=slept.append), slept
+    return GitHubConnector(Settings(**values).github_config(), sleep=slept.append), slept
 
 
 def first_page_url(**params: str) -> str:
@@ -303,7 +303,7 @@ def test_export_file_parses_and_reports_the_malformed_item_with_file_and_index(t
     assert signals[0].votes == 5
     assert signals[1].votes == 0
     assert signals[0].tags == ("competitive-loss",)
-    assert [p.where for p in connector.problems] == [f"{export}:item 2"]
+    assert [p.where for p in connector.problems] == [f"{export}:1 item 3"]  # one line: the item is named too
     assert "createdAt" in connector.problems[0].message
 
 

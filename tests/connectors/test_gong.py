@@ -74,7 +74,7 @@ def make(**settings: Any) -> tuple[GongConnector, list[float]]:
         sleeps.append(seconds)
         now[0] += seconds
 
-    return GongConnector(Settings(**values), sleep=sleep, clock=lambda: now[0]), sleeps
+    return GongConnector(Settings(**values).gong_config(), sleep=sleep, clock=lambda: now[0]), sleeps
 
 
 def test_pages_on_records_cursor_and_posts_the_content_selector(httpx_mock: HTTPXMock) -> None:

@@ -16,24 +16,10 @@ from connectors.signal import KindHint
 from connectors.zendesk import ZendeskConnector
 from service.settings import Settings
 from tests import REPO_ROOT
+from tests.connectors.fake_time import FakeTime
 
 DEMO = REPO_ROOT / "deploy" / "demo" / "zendesk_tickets.json"
 BASE = "https://acme.zendesk.com"
-
-
-class FakeTime:
-    """A clock that only moves when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.sleeps: list[float] = []
-
-    def clock(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.sleeps.append(seconds)
-        self.now += seconds
 
 
 def ticket(ticket_id: int, **overrides: Any) -> dict[str, Any]:
@@ -83,7 +69,7 @@ def make(fake: FakeTime | None = None, **settings: Any) -> ZendeskConnector:
     }
     values.update(settings)
     fake = fake or FakeTime()
-    return ZendeskConnector(Settings(**values), sleep=fake.sleep, clock=fake.clock)
+    return ZendeskConnector(Settings(**values).zendesk_config(), sleep=fake.sleep, clock=fake.clock)
 
 
 def test_follows_the_cursor_to_end_of_stream_with_side_loaded_organizations(httpx_mock: HTTPXMock) -> None:

@@ -11,7 +11,8 @@ from pydantic import SecretStr
 from pytest_httpx import HTTPXMock
 from typer.testing import CliRunner
 
-from service.pipelines.doctor import DISCORD_MESSAGE_CONTENT, Check, run_checks
+from connectors.discord import MESSAGE_CONTENT as DISCORD_MESSAGE_CONTENT
+from service.pipelines.doctor import Check, run_checks
 from service.settings import Settings
 from tests.service.pipelines.test_score import new_gateway
 
@@ -164,3 +165,20 @@ def test_cli_exits_non_zero_before_backlog_init_and_zero_after(tmp_path: Path, m
     monkeypatch.setenv("BACKLOG_SANDBOX_PATH", str(initialised))
     after = CliRunner().invoke(app, ["doctor"])
     assert after.exit_code == 0, after.output
+
+
+def test_source_checks_use_the_connectors_own_url_and_credentials(sandbox_path: Path, httpx_mock: HTTPXMock) -> None:
+    """`ZENDESK_URL=acme` is the same https://acme.zendesk.com doctor probes and sync reads (one config slice);
+    a GitHub URL without a scheme is a failed check naming GITHUB_API_URL, not a retried network error."""
+    httpx_mock.add_response(url=f"{ZENDESK}/api/v2/users/me.json", json={"user": {"id": 7, "role": "admin"}})
+    httpx_mock.add_response(url=f"{DISCORD}/applications/@me", json={"id": "42", "flags": DISCORD_MESSAGE_CONTENT})
+    httpx_mock.add_response(url=f"{DISCORD}/channels/{CHANNEL}", json={"id": CHANNEL, "type": 0})
+
+    checks = by_name(run_checks(all_sources(sandbox_path, zendesk_url="acme", github_api_url="api.github.com")))
+
+    assert checks[("zendesk", "auth + admin rights")].ok
+    github = checks[("github", "reachable")]
+    assert not github.ok
+    assert "GITHUB_API_URL='api.github.com'" in github.detail
+    assert "https://api.github.com" in github.detail
+    assert all(request.url.host != "api.github.com" for request in httpx_mock.get_requests())

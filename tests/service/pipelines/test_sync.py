@@ -15,9 +15,8 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from connectors.github import GitHubConnector
-from connectors.registry import connector_class
 from service.notion.gateway import NotionGateway
+from service.pipelines.sources import build_connector
 from service.pipelines.sync import SourceReport, SyncReport, run_sync
 from service.policy_file import load_policy
 from service.settings import Settings
@@ -168,7 +167,7 @@ def test_github_500s_are_retried_then_fail_while_its_export_rows_and_other_sourc
         return httpx.Response(500, json={"message": "Server Error"})
 
     waits: list[float] = []
-    sleep_default = GitHubConnector.__init__.__kwdefaults__
+    sleep_default = build_connector.__kwdefaults__
     assert sleep_default is not None
     monkeypatch.setitem(sleep_default, "sleep", waits.append)  # no real back-off: the sleep is recorded
     settings = sandbox_settings(tmp_path, github_repos=["acme/open-voice"])
@@ -208,7 +207,7 @@ def test_next_sync_starts_at_newest_last_seen_minus_overlap(tmp_path: Path) -> N
     overlap = timedelta(hours=6)
     settings = sandbox_settings(tmp_path, backlog_sync_overlap_hours=6)
     newest = {
-        name: max(s.updated_at for s in connector_class(name)(settings).read(None))
+        name: max(s.updated_at for s in build_connector(settings, name).read(None))
         for name in ("zendesk", "g2", "gong", "github", "discord")
     }
     assert newest["zendesk"] == datetime(2026, 11, 17, 8, 30, tzinfo=UTC)  # ticket 35521; billing 35527 ignored
