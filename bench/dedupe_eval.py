@@ -1,0 +1,126 @@
+"""Duplicates by meaning on tests/fixtures/dedupe_eval.jsonl: today's fuzzy title matcher vs the semantic matcher.
+
+Prints precision / recall / hard-negative link rate for both, the margin sweep, a two-fold check of the
+calibration (margin chosen on one half of the groups, measured on the other), and the time to embed and match
+10,000 texts. Figures only; the floors are asserted in tests/scoring/test_similarity.py.
+`python bench/dedupe_eval.py [N]` (N = texts for the timing, default 10,000).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sys
+import time
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("RAYON_NUM_THREADS", "2")  # the tokenizer's thread pool: measure on 2 cores
+os.environ.setdefault("OMP_NUM_THREADS", "2")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "2")
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from scoring.similarity import (  # noqa: E402
+    LinkQuality,
+    MatchConfig,
+    content_terms,
+    find_links,
+    fuzzy_title_links,
+    link_quality,
+    nearest,
+    unit_rows,
+)
+from service.embedding import Embedder, feedback_text  # noqa: E402
+
+EVAL = ROOT / "tests" / "fixtures" / "dedupe_eval.jsonl"
+N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
+
+
+def load(path: Path = EVAL) -> list[dict[str, object]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def row(label: str, q: LinkQuality) -> str:
+    return (
+        f"  {label:<34} links {q.links:>4}  precision {q.precision:.3f}  recall {q.recall:.3f} "
+        f"(direct {q.direct_recall:.3f})  hard-negative links {q.hard_negative_rate:.1%}"
+    )
+
+
+def semantic(items: list[dict[str, object]], embedder: Embedder, config: MatchConfig) -> LinkQuality:
+    texts = [feedback_text(str(r["title"]), str(r["text"])) for r in items]
+    links = find_links(embedder.embed(texts), [content_terms(t) for t in texts], config)
+    pairs = [(link.a, link.b) for link in links]
+    pairs += fuzzy_title_links([str(r["title"]) for r in items])  # the cheap lexical pass stays
+    return link_quality(pairs, [str(r["group"]) for r in items], [frozenset(r.get("near", ())) for r in items])  # type: ignore[arg-type]
+
+
+def two_fold(items: list[dict[str, object]], embedder: Embedder, margins: list[float]) -> None:
+    groups = sorted({str(r["group"]) for r in items})
+    random.Random(14).shuffle(groups)
+    halves = [set(groups[::2]), set(groups[1::2])]
+    for fit, test in ((0, 1), (1, 0)):
+        fit_items = [r for r in items if r["group"] in halves[fit]]
+        test_items = [r for r in items if r["group"] in halves[test]]
+
+        def f1(q: LinkQuality) -> float:
+            return 2 * q.precision * q.recall / max(q.precision + q.recall, 1e-9)
+
+        best = max(margins, key=lambda m: f1(semantic(fit_items, embedder, replace(MatchConfig(), margin=m))))
+        q = semantic(test_items, embedder, replace(MatchConfig(), margin=best))
+        print(row(f"margin {best:+.3f} fit on half {fit + 1}, test {test + 1}", q))
+
+
+def synthetic(items: list[dict[str, object]], n: int) -> list[str]:
+    """n distinct feedback-length texts made by recombining the evaluation sentences."""
+    rng = random.Random(7)
+    words = [w for r in items for w in f"{r['title']} {r['text']}".split()]
+    return [" ".join(rng.choices(words, k=rng.randint(20, 70))) for _ in range(n)]
+
+
+def timing(embedder: Embedder, texts: list[str]) -> None:
+    started = time.perf_counter()
+    vectors = embedder.embed(texts)
+    embedded = time.perf_counter() - started
+    started = time.perf_counter()
+    nearest(unit_rows(vectors), 10)
+    searched = time.perf_counter() - started
+    started = time.perf_counter()
+    find_links(vectors, [content_terms(t) for t in texts])
+    matched = time.perf_counter() - started
+    print(f"  embed {len(texts):,} texts: {embedded:.2f} s ({len(texts) / embedded:,.0f}/s, 2 threads)")
+    print(f"  top-10 neighbours of {len(texts):,}: {searched:.2f} s; full matcher (incl. lexical): {matched:.2f} s")
+
+
+def main() -> None:
+    items = load()
+    started = time.perf_counter()
+    embedder = Embedder.load()
+    print(
+        f"Evaluation set: {len(items)} items, {len({r['group'] for r in items})} groups; model loaded in "
+        f"{time.perf_counter() - started:.2f} s"
+    )
+    groups = [str(r["group"]) for r in items]
+    near = [frozenset(r.get("near", ())) for r in items]  # type: ignore[arg-type]
+    print(
+        row(
+            "fuzzy titles alone (today)",
+            link_quality(fuzzy_title_links([str(r["title"]) for r in items]), groups, near),
+        )
+    )
+    print(row("fuzzy + semantic (default margin)", semantic(items, embedder, MatchConfig())))
+    print("Margin sweep (the relative threshold):")
+    margins = [round(-0.04 + 0.01 * i, 3) for i in range(12)]
+    for m in margins:
+        print(row(f"margin {m:+.3f}", semantic(items, embedder, replace(MatchConfig(), margin=m))))
+    print("Two-fold calibration check (groups split in halves):")
+    two_fold(items, embedder, margins)
+    print("Speed:")
+    timing(embedder, synthetic(items, N))
+
+
+if __name__ == "__main__":
+    main()
