@@ -105,6 +105,7 @@ class MatchConfig:
     links_per_item: int = 2  # at most this many links proposed from one item
     lexical_weight: float = 0.5  # share of the lexical margin in the score
     margin: float = 0.03  # the relative threshold on the mixed margin (bench/dedupe_eval.py sweeps it)
+    min_cosine: float = 0.15  # and an absolute floor: two outliers are "unusually close" only to each other
 
 
 @dataclass(frozen=True)
@@ -184,7 +185,8 @@ def find_links(
     best: dict[tuple[int, int], Link] = {}
     for i in range(len(cols)):
         order = np.argsort(-mixed[i])[: config.links_per_item]
-        for c in order[mixed[i, order] >= config.margin]:
+        keep = (mixed[i, order] >= config.margin) & (cos[i, order] >= config.min_cosine)
+        for c in order[keep]:
             j = int(cols[i, c])
             key = (min(i, j), max(i, j))
             if key in best and best[key].score >= mixed[i, c]:
@@ -261,7 +263,12 @@ def link_quality(
     comp = _components(len(groups), links)
     joined = Counter(zip(comp, groups, strict=True))
     found = sum(c * (c - 1) // 2 for c in joined.values())
-    hard = {(a, b) for a in range(len(near)) for b in range(a + 1, len(near)) if groups[b] in near[a]}
+    hard = {
+        (a, b)
+        for a in range(len(near))
+        for b in range(a + 1, len(near))
+        if groups[b] in near[a] or groups[a] in near[b]
+    }
     return LinkQuality(
         links=len(links),
         precision=true_links / len(links) if links else 1.0,
