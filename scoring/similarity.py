@@ -40,7 +40,7 @@ WORD = re.compile(r"[a-z0-9][a-z0-9+#'-]*")
 def _stem(word: str) -> str:
     """Fold plurals and -ing so "interrupts" and "interrupting" meet; stems stay readable in the link note."""
     for suffix in ("ing", "s"):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 4 and not word.endswith("ss"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4 and not word.endswith(("ss", "us", "is")):
             return word[: -len(suffix)]
     return word
 
@@ -61,6 +61,19 @@ def unit_rows(vectors: npt.ArrayLike, *, center: bool = True) -> Matrix:
     return unit
 
 
+def _top_k(scores: Matrix, k: int) -> tuple[Indices, Matrix]:
+    """Exactly k best columns per row, best first: a value partition (cheap) picks each row's k-th score, then
+    only the few scores at or above it are sorted (ties at the k-th score are cut by column order)."""
+    kth = np.partition(scores, -k, axis=1)[:, -k][:, None]
+    rows, cols = np.nonzero(scores >= kth)
+    vals = scores[rows, cols]
+    order = np.lexsort((cols, -vals, rows))
+    rows, cols, vals = rows[order], cols[order], vals[order]
+    starts = np.searchsorted(rows, np.arange(len(scores)))
+    keep = np.arange(len(rows)) - starts[rows] < k
+    return cols[keep].reshape(-1, k), vals[keep].reshape(-1, k)
+
+
 def nearest(unit: Matrix, k: int, *, block: int = 1024) -> tuple[Indices, Matrix]:
     """Top-k neighbours of every row (itself excluded), by blocks of rows: memory stays block x n."""
     n = len(unit)
@@ -73,11 +86,7 @@ def nearest(unit: Matrix, k: int, *, block: int = 1024) -> tuple[Indices, Matrix
         stop = min(start + block, n)
         scores = unit[start:stop] @ unit.T
         scores[np.arange(stop - start), np.arange(start, stop)] = -np.inf
-        top = np.argpartition(-scores, k - 1, axis=1)[:, :k]
-        top_scores = np.take_along_axis(scores, top, axis=1)
-        order = np.argsort(-top_scores, axis=1)
-        indices[start:stop] = np.take_along_axis(top, order, axis=1)
-        sims[start:stop] = np.take_along_axis(top_scores, order, axis=1)
+        indices[start:stop], sims[start:stop] = _top_k(scores, k)
     return indices, sims
 
 

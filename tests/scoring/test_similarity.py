@@ -143,3 +143,10 @@ def test_best_threshold_maximises_f1() -> None:
     assert threshold == 0.8
     assert f1 == pytest.approx(1.0)
     assert best_threshold([], []) == (0.0, 0.0)
+
+
+def test_nearest_keeps_exactly_k_when_scores_tie() -> None:
+    indices, sims = nearest(np.ones((4, 3), dtype=np.float32) / np.sqrt(3), 2)
+    assert indices.shape == (4, 2)
+    assert (indices != np.arange(4)[:, None]).all()
+    assert np.allclose(sims, 1.0)
