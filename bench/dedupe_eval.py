@@ -13,6 +13,7 @@ import os
 import random
 import sys
 import time
+from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from scoring.similarity import (  # noqa: E402
     LinkQuality,
     MatchConfig,
     content_terms,
+    duplicate_links,
     find_links,
     fuzzy_title_links,
     link_quality,
@@ -52,9 +54,9 @@ def row(label: str, q: LinkQuality) -> str:
 
 def semantic(items: list[dict[str, object]], embedder: Embedder, config: MatchConfig) -> LinkQuality:
     texts = [feedback_text(str(r["title"]), str(r["text"])) for r in items]
-    links = find_links(embedder.embed(texts), [content_terms(t) for t in texts], config)
+    titles = [str(r["title"]) for r in items]
+    links = duplicate_links(titles, embedder.embed(texts), [content_terms(t) for t in texts], config)
     pairs = [(link.a, link.b) for link in links]
-    pairs += fuzzy_title_links([str(r["title"]) for r in items])  # the cheap lexical pass stays
     return link_quality(pairs, [str(r["group"]) for r in items], [frozenset(r.get("near", ())) for r in items])  # type: ignore[arg-type]
 
 
@@ -102,9 +104,10 @@ def main() -> None:
     items = load()
     started = time.perf_counter()
     embedder = Embedder.load()
+    sizes = Counter(str(r["group"]) for r in items)
     print(
-        f"Evaluation set: {len(items)} items, {len({r['group'] for r in items})} groups; model loaded in "
-        f"{time.perf_counter() - started:.2f} s"
+        f"Evaluation set: {len(items)} items, {sum(c > 1 for c in sizes.values())} groups of reworded asks, "
+        f"{sum(c == 1 for c in sizes.values())} singletons; model loaded in {time.perf_counter() - started:.2f} s"
     )
     groups = [str(r["group"]) for r in items]
     near = [frozenset(r.get("near", ())) for r in items]  # type: ignore[arg-type]

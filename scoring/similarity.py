@@ -39,6 +39,8 @@ WORD = re.compile(r"[a-z0-9][a-z0-9+#'-]*")
 
 def _stem(word: str) -> str:
     """Fold plurals and -ing so "interrupts" and "interrupting" meet; stems stay readable in the link note."""
+    if word.endswith("ies") and len(word) >= 6:
+        return word[:-3] + "y"
     for suffix in ("ing", "s"):
         if word.endswith(suffix) and len(word) - len(suffix) >= 4 and not word.endswith(("ss", "us", "is")):
             return word[: -len(suffix)]
@@ -128,10 +130,14 @@ class Link:
     lexical: float
     shared: tuple[str, ...]
     reworded: tuple[tuple[str, ...], tuple[str, ...]] = ((), ())
+    by_title: bool = False  # found by the lexical title pass (then `score` is the token-set ratio / 100)
 
     @property
     def note(self) -> str:
-        head = f"similar by meaning {self.cosine:.2f} (margin {self.score:+.2f})"
+        if self.by_title:
+            head = f"titles share their words ({self.score:.0%}), similar by meaning {self.cosine:.2f}"
+        else:
+            head = f"similar by meaning {self.cosine:.2f} (margin {self.score:+.2f})"
         if self.shared:
             return f"{head}; shared ask: {', '.join(self.shared)}"
         left, right = (", ".join(side) or "-" for side in self.reworded)
@@ -205,21 +211,47 @@ def find_links(
     return sorted(best.values(), key=lambda link: -link.score)
 
 
-def fuzzy_title_links(titles: Sequence[str], threshold: float = 80.0, min_words: int = 3) -> list[tuple[int, int]]:
+def fuzzy_title_scores(
+    titles: Sequence[str], threshold: float = 80.0, min_words: int = 3
+) -> dict[tuple[int, int], float]:
     """Today's lexical matcher (sync's DuplicateFinder): token-set ratio of titles of 3+ words >= threshold."""
     eligible = [i for i, t in enumerate(titles) if len(utils.default_process(t).split()) >= min_words]
-    if len(eligible) < 2:
-        return []
+    if not eligible:
+        return {}
     picked = [titles[i] for i in eligible]
     scores = process.cdist(
         picked, titles, scorer=fuzz.token_set_ratio, processor=utils.default_process, score_cutoff=threshold
     )
-    pairs = {
-        (min(eligible[r], int(c)), max(eligible[r], int(c)))
-        for r, c in zip(*np.nonzero(scores), strict=True)
-        if eligible[r] != int(c)
-    }
-    return sorted(pairs)
+    pairs: dict[tuple[int, int], float] = {}
+    for r, c in zip(*np.nonzero(scores), strict=True):
+        a, b = sorted((eligible[r], int(c)))
+        if a != b:
+            pairs[(a, b)] = max(pairs.get((a, b), 0.0), float(scores[r, c]))
+    return pairs
+
+
+def fuzzy_title_links(titles: Sequence[str], threshold: float = 80.0, min_words: int = 3) -> list[tuple[int, int]]:
+    return sorted(fuzzy_title_scores(titles, threshold, min_words))
+
+
+def duplicate_links(
+    titles: Sequence[str],
+    vectors: npt.ArrayLike,
+    term_sets: Sequence[frozenset[str]],
+    config: MatchConfig = MatchConfig(),
+) -> list[Link]:
+    """The whole matcher: the cheap lexical title pass (kept: near-identical titles are certain) plus links by
+    meaning; a pair found by both keeps its semantic reason."""
+    links = {(link.a, link.b): link for link in find_links(vectors, term_sets, config)}
+    unit = unit_rows(vectors)
+    idf = idf_weights(term_sets)
+    for (a, b), ratio in fuzzy_title_scores(titles).items():
+        if (a, b) not in links:
+            shared, left, right = explain(term_sets[a], term_sets[b], idf)
+            lexical = lexical_cosine(term_sets[a], term_sets[b], idf)
+            cosine = float(unit[a] @ unit[b])
+            links[(a, b)] = Link(a, b, ratio / 100, cosine, lexical, shared, (left, right), by_title=True)
+    return list(links.values())
 
 
 def best_threshold(scores: Sequence[float], positive: Sequence[bool]) -> tuple[float, float]:

@@ -10,6 +10,7 @@ from scoring.similarity import (
     MatchConfig,
     best_threshold,
     content_terms,
+    duplicate_links,
     explain,
     find_links,
     fuzzy_title_links,
@@ -22,8 +23,8 @@ from scoring.similarity import (
 
 
 def test_content_terms_drop_filler_and_fold_plurals() -> None:
-    terms = content_terms("Please add SIP trunks: the agent interrupts callers while interrupting!")
-    assert terms == {"sip", "trunk", "interrupt"}
+    terms = content_terms("Please add SIP trunks: the agent interrupts callers while interrupting! Summaries")
+    assert terms == {"sip", "trunk", "interrupt", "summary"}
 
 
 def test_unit_rows_are_centred_and_unit_length() -> None:
@@ -150,3 +151,14 @@ def test_nearest_keeps_exactly_k_when_scores_tie() -> None:
     assert indices.shape == (4, 2)
     assert (indices != np.arange(4)[:, None]).all()
     assert np.allclose(sims, 1.0)
+
+
+def test_duplicate_links_add_the_title_pass_with_its_own_reason() -> None:
+    titles = ["Salesforce integration for call summaries", "Native Salesforce integration for call summaries"]
+    terms = [content_terms(t) for t in titles]
+    far_apart = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])  # meaning alone would not link them
+    assert find_links(far_apart, terms) == []
+    (link,) = duplicate_links(titles, far_apart, terms)
+    assert (link.a, link.b, link.by_title) == (0, 1, True)
+    assert link.note.startswith("titles share their words (100%), similar by meaning")
+    assert link.note.endswith("shared ask: integration, salesforce, summary")

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from scoring.similarity import LinkQuality, content_terms, find_links, fuzzy_title_links, link_quality
+from scoring.similarity import LinkQuality, content_terms, duplicate_links, fuzzy_title_links, link_quality
 from service.embedding import DIM, Embedder, EmbeddingUnavailableError, feedback_text
 
 EVAL = Path(__file__).resolve().parent.parent / "fixtures" / "dedupe_eval.jsonl"
@@ -95,9 +95,11 @@ def eval_set() -> tuple[list[dict[str, Any]], LinkQuality, LinkQuality]:
     texts = [feedback_text(r["title"], r["text"]) for r in items]
     groups = [r["group"] for r in items]
     near = [frozenset(r.get("near", ())) for r in items]
-    fuzzy = fuzzy_title_links([r["title"] for r in items])
-    links = find_links(Embedder.load().embed(texts), [content_terms(t) for t in texts])
-    matcher = link_quality([(link.a, link.b) for link in links] + fuzzy, groups, near)
+    titles = [r["title"] for r in items]
+    fuzzy = fuzzy_title_links(titles)
+    links = duplicate_links(titles, Embedder.load().embed(texts), [content_terms(t) for t in texts])
+    assert set(fuzzy) <= {(link.a, link.b) for link in links}  # the lexical pass is part of the matcher
+    matcher = link_quality([(link.a, link.b) for link in links], groups, near)
     return items, link_quality(fuzzy, groups, near), matcher
 
 
