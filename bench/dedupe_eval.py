@@ -83,6 +83,19 @@ def synthetic(items: list[dict[str, object]], n: int) -> list[str]:
     return [" ".join(rng.choices(words, k=rng.randint(20, 70))) for _ in range(n)]
 
 
+def stress(items: list[dict[str, object]], embedder: Embedder, extra: int) -> None:
+    """The eval set inside `extra` word-salad rows made of its own words: hubs near everything, a worst case for
+    a relative threshold (each item's neighbourhood fills with them). Only links among eval items are judged."""
+    noise = synthetic(items, extra)
+    texts = [feedback_text(str(r["title"]), str(r["text"])) for r in items] + noise
+    titles = [str(r["title"]) for r in items] + [t[:60] for t in noise]
+    links = duplicate_links(titles, embedder.embed(texts), [content_terms(t) for t in texts])
+    n = len(items)
+    pairs = [(link.a, link.b) for link in links if link.b < n]
+    near = [frozenset(r.get("near", ())) for r in items]  # type: ignore[arg-type]
+    print(row(f"with {extra:,} word-salad rows", link_quality(pairs, [str(r["group"]) for r in items], near)))
+
+
 def timing(embedder: Embedder, texts: list[str]) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     vectors = embedder.embed(texts)
@@ -124,6 +137,9 @@ def main() -> None:
         print(row(f"margin {m:+.3f}", semantic(items, embedder, replace(MatchConfig(), margin=m))))
     print("Two-fold calibration check (groups split in halves):")
     two_fold(items, embedder, margins)
+    print("Density stress (default margin):")
+    for extra in (300, 1000):
+        stress(items, embedder, extra)
     print("Speed:")
     timing(embedder, synthetic(items, N))
 
