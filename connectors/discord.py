@@ -330,7 +330,7 @@ class DiscordConnector(Connector):
             return None
         return item, message_id
 
-    def _message_signal(
+    def _message_signal(  # noqa: PLR0911 - one early return per kind of message that is not feedback
         self,
         message: object,
         guild_id: str,

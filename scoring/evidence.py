@@ -139,7 +139,7 @@ def _suggestion(name: str, scale: dict[str, float], value: float, reason: str) -
     return None if label is None else Suggestion(name, label, value, reason)
 
 
-def suggest_reach(evidence: Evidence, policy: Policy) -> Suggestion | None:
+def suggest_reach(evidence: Evidence, policy: Policy) -> Suggestion | None:  # noqa: PLR0911 - one return per row of the seed's Reach table
     """Seed Reach table from accounts: all pilots + trials 10; all of one 5; 2+ pilots 3; one customer 1."""
     segments = policy.segments
     scale = policy.scales.reach

@@ -19,6 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from scoring.evidence import (
+    Evidence,
     Suggestion,
     gather_evidence,
     merged_children,
@@ -196,6 +197,7 @@ def _score_ice(row: _Row, policy: Policy, conf_hint: Suggestion | None) -> None:
 
 
 def _score_row(row: _Row, policy: Policy, children: dict[str, list[Candidate]], by_id: dict[str, Candidate]) -> None:
+    """Merged rows point at their target, bugs are triaged, the rest get the framework's score and the strategy."""
     c = row.candidate
     if c.merged_into:
         row.merged = True
@@ -204,15 +206,28 @@ def _score_row(row: _Row, policy: Policy, children: dict[str, list[Candidate]], 
         return
     row.closed = is_closed(c)
     if is_bug(c):
-        row.triage = parse_severity(c.severity)
-        if row.triage is None:
-            shown = f"Severity {c.severity.strip()!r} is not valid" if c.severity and c.severity.strip() else "Bug"
-            row.problems.append(f"{shown}: set Severity (P0/P1/P2)")
-            row.lines.append(f"{row.problems[-1]}. Bugs are triaged by severity, not RICE.")
-        else:
-            row.lines.append(f"{row.triage} bug: {_TRIAGE_MEANING[row.triage]}. Bugs are triaged, not RICE-scored.")
+        _triage_bug(row)
         return
-    evidence = gather_evidence(c, children, policy)
+    _score_framework(row, policy, gather_evidence(c, children, policy))
+    _apply_strategy(row, policy)
+    if c.strategic_override:
+        row.lines.append("Strategic Override: ranked at the top regardless of score.")
+
+
+def _triage_bug(row: _Row) -> None:
+    c = row.candidate
+    row.triage = parse_severity(c.severity)
+    if row.triage is None:
+        shown = f"Severity {c.severity.strip()!r} is not valid" if c.severity and c.severity.strip() else "Bug"
+        row.problems.append(f"{shown}: set Severity (P0/P1/P2)")
+        row.lines.append(f"{row.problems[-1]}. Bugs are triaged by severity, not RICE.")
+    else:
+        row.lines.append(f"{row.triage} bug: {_TRIAGE_MEANING[row.triage]}. Bugs are triaged, not RICE-scored.")
+
+
+def _score_framework(row: _Row, policy: Policy, evidence: Evidence) -> None:
+    """RICE or ICE, with suggestions for the inputs the PM left empty (marked, never written)."""
+    c = row.candidate
     if policy.framework == "ice":
         conf_hint = suggest_ice_confidence(evidence, policy) if not (c.confidence or "").strip() else None
         _score_ice(row, policy, conf_hint)
@@ -230,6 +245,12 @@ def _score_row(row: _Row, policy: Policy, children: dict[str, list[Candidate]], 
             f"{label} uses suggested {' and '.join(row.suggested)}: set {'it' if len(row.suggested) == 1 else 'them'} "
             "to confirm or correct (never written for you)."
         )
+
+
+def _apply_strategy(row: _Row, policy: Policy) -> None:
+    """OKR / competitive-loss / churn boosts turn the score into the priority; no signal and a low score: Icebox."""
+    c = row.candidate
+    label = policy.framework.upper()
     fit = strategic_fit(c, policy)
     row.fit = fit
     if fit.unknown_okrs:
@@ -237,21 +258,20 @@ def _score_row(row: _Row, policy: Policy, children: dict[str, list[Candidate]], 
             f"OKR {', '.join(repr(o) for o in fit.unknown_okrs)} not in backlog.toml's OKRs "
             f"({', '.join(policy.strategy.okrs)}): ignored; fix the OKR or add it to [strategy.okrs]."
         )
-    if row.score is not None:
-        row.priority = row.score * fit.multiplier
-        if fit.boosts:
-            row.lines.append(f"Priority {fmt1(row.priority)} = {label} × {' × '.join(fit.boosts)}.")
-        else:
-            row.lines.append(f"Priority = {label} (no OKR, competitive-loss or churn-risk boost).")
-        threshold = policy.strategy.icebox_threshold
-        if not fit.has_signal and not c.strategic_override and not row.closed and row.score < threshold:
-            row.icebox = True
-            row.lines.append(
-                f"Suggest Icebox: no OKR, competitive-loss or churn-risk signal and {label} {fmt1(row.score)} < "
-                f"{num(threshold)}. Status is yours to change."
-            )
-    if c.strategic_override:
-        row.lines.append("Strategic Override: ranked at the top regardless of score.")
+    if row.score is None:
+        return
+    row.priority = row.score * fit.multiplier
+    if fit.boosts:
+        row.lines.append(f"Priority {fmt1(row.priority)} = {label} × {' × '.join(fit.boosts)}.")
+    else:
+        row.lines.append(f"Priority = {label} (no OKR, competitive-loss or churn-risk boost).")
+    threshold = policy.strategy.icebox_threshold
+    if not fit.has_signal and not c.strategic_override and not row.closed and row.score < threshold:
+        row.icebox = True
+        row.lines.append(
+            f"Suggest Icebox: no OKR, competitive-loss or churn-risk signal and {label} {fmt1(row.score)} < "
+            f"{num(threshold)}. Status is yours to change."
+        )
 
 
 def _sort_key(row: _Row) -> tuple[int, float, float, str, str]:

@@ -682,57 +682,60 @@ class Sandbox:
             spot = f"{where}.{key}"
             current = find_property(schema, key)
             if raw is None:
-                if current is None:
-                    raise raise_unknown_property(key)
-                if current["type"] == "title":
-                    raise validation(f"Cannot delete the title property {current['name']}.")
-                del schema[current["name"]]
+                _remove_property(schema, key, current)
                 continue
             if not isinstance(raw, dict):
                 raise validation(f"body failed validation: {spot} should be an object or null.")
             new_name = raw.get("name", current["name"] if current else key)
             if not isinstance(new_name, str) or not new_name.strip():
                 raise validation(f"body failed validation: {spot}.name should be a non-empty string.")
-            has_type = "type" in raw or any(k not in {"name", "description"} for k in raw)
             if current is None:
-                kind = property_type_of(raw, spot)
-                if kind == "title" and any(p["type"] == "title" for p in schema.values()):
-                    title_prop = next(p for p in schema.values() if p["type"] == "title")
-                    del schema[title_prop["name"]]
-                    schema[new_name] = {**title_prop, "name": new_name}
-                    continue
-                prop_id = "title" if kind == "title" else new_property_id({p["id"] for p in schema.values()})
-                config = build_config(kind, raw.get(kind), spot, self._resolve_relation)
-                prop: JSON = {
-                    "id": prop_id,
-                    "name": new_name,
-                    "type": kind,
-                    "description": raw.get("description"),
-                    "config": config,
-                }
-                schema[new_name] = prop
-                self._sync_dual(ds, prop)
-                continue
-            prop = dict(current)
-            if has_type:
-                kind = property_type_of({k: v for k, v in raw.items() if k not in {"name", "description"}}, spot)
-                if kind != prop["type"] and "title" in {kind, prop["type"]}:
-                    raise validation(f"Cannot change the type of {prop['name']} to or from title.")
-                existing: JSON | None = prop["config"] if kind == prop["type"] else None
-                prop["config"] = build_config(kind, raw.get(kind), spot, self._resolve_relation, existing)
-                prop["type"] = kind
-            if "description" in raw:
-                prop["description"] = raw["description"]
-            if new_name != current["name"]:
-                if new_name in schema:
-                    raise validation(f"A property named {new_name} already exists.")
-                rebuilt = {(new_name if name == current["name"] else name): value for name, value in schema.items()}
-                schema.clear()
-                schema.update(rebuilt)
-            prop["name"] = new_name
-            schema[new_name] = prop
-            if prop["type"] == "relation":
-                self._sync_dual(ds, prop)
+                self._add_property(ds, raw, new_name, spot)
+            else:
+                self._change_property(ds, current, raw, new_name, spot)
+
+    def _add_property(self, ds: JSON, raw: JSON, new_name: str, spot: str) -> None:
+        schema: dict[str, JSON] = ds["properties"]
+        kind = property_type_of(raw, spot)
+        if kind == "title" and any(p["type"] == "title" for p in schema.values()):
+            title_prop = next(p for p in schema.values() if p["type"] == "title")
+            del schema[title_prop["name"]]
+            schema[new_name] = {**title_prop, "name": new_name}
+            return
+        prop_id = "title" if kind == "title" else new_property_id({p["id"] for p in schema.values()})
+        config = build_config(kind, raw.get(kind), spot, self._resolve_relation)
+        prop: JSON = {
+            "id": prop_id,
+            "name": new_name,
+            "type": kind,
+            "description": raw.get("description"),
+            "config": config,
+        }
+        schema[new_name] = prop
+        self._sync_dual(ds, prop)
+
+    def _change_property(self, ds: JSON, current: JSON, raw: JSON, new_name: str, spot: str) -> None:
+        schema: dict[str, JSON] = ds["properties"]
+        prop = dict(current)
+        if "type" in raw or any(k not in {"name", "description"} for k in raw):
+            kind = property_type_of({k: v for k, v in raw.items() if k not in {"name", "description"}}, spot)
+            if kind != prop["type"] and "title" in {kind, prop["type"]}:
+                raise validation(f"Cannot change the type of {prop['name']} to or from title.")
+            existing: JSON | None = prop["config"] if kind == prop["type"] else None
+            prop["config"] = build_config(kind, raw.get(kind), spot, self._resolve_relation, existing)
+            prop["type"] = kind
+        if "description" in raw:
+            prop["description"] = raw["description"]
+        if new_name != current["name"]:
+            if new_name in schema:
+                raise validation(f"A property named {new_name} already exists.")
+            rebuilt = {(new_name if name == current["name"] else name): value for name, value in schema.items()}
+            schema.clear()
+            schema.update(rebuilt)
+        prop["name"] = new_name
+        schema[new_name] = prop
+        if prop["type"] == "relation":
+            self._sync_dual(ds, prop)
 
     def _sync_dual(self, ds: JSON, prop: JSON) -> None:
         """A dual relation gets its synced twin on the target data source (same source: a second property)."""
@@ -1285,3 +1288,11 @@ class Sandbox:
 
 
 __all__ = ["RELATION_PREVIEW", "Sandbox"]
+
+
+def _remove_property(schema: dict[str, JSON], key: str, current: JSON | None) -> None:
+    if current is None:
+        raise raise_unknown_property(key)
+    if current["type"] == "title":
+        raise validation(f"Cannot delete the title property {current['name']}.")
+    del schema[current["name"]]

@@ -10,8 +10,21 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 SCORING = sorted((ROOT / "scoring").rglob("*.py"))
 SHIPPED = sorted(path for package in ("scoring", "service") for path in (ROOT / package).rglob("*.py"))
-# What pure scoring may use: data classes, dates as values, maths, text; pydantic for the policy and the rows.
-ALLOWED = {"__future__", "collections", "dataclasses", "datetime", "decimal", "math", "re", "typing", "pydantic"}
+# What pure scoring may use: data classes, dates as values, maths, text; pydantic for the policy and the rows;
+# numpy and rapidfuzz for the duplicate matcher's vector and string maths (computation only, no I/O).
+ALLOWED = {
+    "__future__",
+    "collections",
+    "dataclasses",
+    "datetime",
+    "decimal",
+    "math",
+    "re",
+    "typing",
+    "pydantic",
+    "numpy",
+    "rapidfuzz",
+}
 CLOCK_CALLS = {"now", "today", "utcnow", "time", "monotonic", "perf_counter"}
 
 
