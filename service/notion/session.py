@@ -1,6 +1,7 @@
 """The one call loop to Notion: rate limit, retry policy, call counting, cursor pagination.
 
-Retry policy (the only one: `notion_client` runs with `retry=False`): 429/529 wait `Retry-After` (and pause the
+Retry policy (the only one: `notion_client` runs with `retry=False`, and the waits are the HTTP toolkit's
+`connectors.http.RetryPolicy`, the same one every connector uses): 429/529 wait `Retry-After` (and pause the
 shared limiter so every thread waits); 5xx, 409 and timeouts back off exponentially with jitter up to
 `NOTION_MAX_RETRIES`; any other 4xx fails at once. A write that may have landed (timeout or 5xx) is looked up
 with `recover` before it is sent again, so a retry never makes a duplicate.
@@ -12,7 +13,6 @@ touching the session.
 from __future__ import annotations
 
 import functools
-import random
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -20,6 +20,9 @@ from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
 
 from connectors.http import RateLimiter
+from connectors.http.decide import Decision, ResponseAction
+from connectors.http.retry import RetryExhaustedError
+from connectors.http.retry import RetryPolicy as ToolkitRetryPolicy
 from service.logging import get_logger
 from service.notion.calls import CallCounter
 from service.notion.errors import CALL_ERRORS, NotionError, NotionUnavailableError, RetryableError, classify
@@ -70,53 +73,68 @@ class RetryPolicy(Protocol):
 
 @dataclass
 class BackoffPolicy:
-    """Retry-After (capped) when Notion names a wait, else exponential back-off with jitter: 0.5, 1, 2 ... 30 s."""
+    """The HTTP toolkit's one retry policy (`connectors.http.RetryPolicy`: Retry-After capped at 300 s, else
+    exponential back-off with jitter 0.5, 1, 2 ... 30 s) applied to Notion calls.
+
+    The session's attempts raise `RetryableError`, which carries whether the attempt may have been applied
+    (`uncertain`: a timeout or a 5xx; a 429 was refused before any work). Only after such an attempt is
+    `recover` asked to look for the write's effect before it is sent again."""
 
     max_retries: int
     sleep: Callable[[float], None] = time.sleep
     max_wait_s: float = MAX_WAIT_S
 
-    def wait_s(self, error: RetryableError, attempt_number: int) -> float:
-        if error.wait_s is not None:
-            return min(error.wait_s, self.max_wait_s)
-        base: float = min(0.5 * 2.0 ** (attempt_number - 1), 30.0)
-        return base / 2 + random.random() * base / 2
-
     def run(
         self, attempt: Callable[[], T], *, endpoint: str, what: str, recover: Callable[[], T | None] | None = None
     ) -> T:
-        """`recover` is asked before re-sending after an attempt that may have been applied; a non-None
-        answer is returned instead of sending again."""
+        """Run `attempt` under the toolkit's policy; `recover` answers instead of a re-send when it finds the write."""
         uncertain = False
-        attempts = self.max_retries + 1
-        for number in range(1, attempts + 1):
+
+        def once() -> T:
+            nonlocal uncertain
+            if uncertain and recover is not None:
+                found = recover()
+                if found is not None:
+                    log.info("notion.recovered_write", endpoint=endpoint, what=what)
+                    return found
             try:
-                if uncertain and recover is not None:
-                    found = recover()
-                    if found is not None:
-                        log.info("notion.recovered_write", endpoint=endpoint, what=what)
-                        return found
                 return attempt()
             except RetryableError as exc:
                 uncertain = uncertain or exc.uncertain
-                if number == attempts:
-                    raise NotionUnavailableError(
-                        f"{what or endpoint}: Notion still failing after {attempts} attempts ({exc}); "
-                        "try again later or raise NOTION_MAX_RETRIES",
-                        status=exc.status,
-                    ) from None
-                wait = self.wait_s(exc, number)
-                log.warning(
-                    "notion.retry",
-                    endpoint=endpoint,
-                    what=what,
-                    status=exc.status,
-                    reason=str(exc),
-                    wait_s=round(wait, 3),
-                    attempt=number,
-                )
-                self.sleep(wait)
-        raise AssertionError("unreachable")  # pragma: no cover
+                raise
+
+        def on_retry(decision: Decision, outcome: object, wait: float) -> None:
+            status = outcome.status if isinstance(outcome, RetryableError) else None
+            log.warning(
+                "notion.retry",
+                endpoint=endpoint,
+                what=what,
+                status=status,
+                reason=decision.reason,
+                wait_s=round(wait, 3),
+            )
+
+        policy = ToolkitRetryPolicy(max_retries=self.max_retries, max_wait_s=self.max_wait_s, sleep=self.sleep)
+        try:
+            return policy.call(once, _decide, on_retry=on_retry)
+        except RetryExhaustedError as exhausted:
+            status = exhausted.outcome.status if isinstance(exhausted.outcome, RetryableError) else None
+            raise NotionUnavailableError(
+                f"{what or endpoint}: Notion still failing after {exhausted.attempts} attempts "
+                f"({exhausted.decision.reason}); try again later or raise NOTION_MAX_RETRIES",
+                status=status,
+            ) from None
+
+
+def _decide(outcome: object) -> Decision:
+    """A Notion attempt's outcome as the toolkit's decision: a `RetryableError` is tried again (429/529 as
+    rate-limited with Notion's Retry-After), any other exception fails at once, an answer is done."""
+    if isinstance(outcome, RetryableError):
+        action = ResponseAction.RATE_LIMITED if outcome.rate_limited else ResponseAction.RETRY
+        return Decision(action, wait_s=outcome.wait_s, reason=str(outcome))
+    if isinstance(outcome, BaseException):
+        return Decision(ResponseAction.FAIL, reason=str(outcome))
+    return Decision(ResponseAction.SUCCESS)
 
 
 class NotionSession:

@@ -143,3 +143,16 @@ def test_the_retry_policy_is_one_swappable_method(notion: FaultyNotion, sleeps: 
     assert asked == [("users.me", "reading the integration's user")]
     assert gateway.calls.total == 2
     assert sleeps == []
+
+
+def test_the_waits_are_the_http_toolkits_retry_policy(
+    notion: FaultyNotion, sleeps: list[float], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """One retry policy in the codebase: the Notion session's back-off is connectors.http's RetryPolicy."""
+    from connectors.http.retry import RetryPolicy as ToolkitRetryPolicy
+
+    monkeypatch.setattr(ToolkitRetryPolicy, "backoff", lambda _self, attempt: 40.0 + attempt)
+    notion.transport.fail("GET", "users/me", server_error(502), times=2)
+    gateway = make_gateway(notion, sleeps)
+    assert gateway.bot_user_id() == notion.sandbox.bot_user_id
+    assert sleeps == [41.0, 42.0]
