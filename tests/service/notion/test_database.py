@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from service.notion import NotionGateway
 from service.notion.gateway import NotionNotFoundError
 from service.notion.schema import SCHEMA
+from service.settings import Settings
 from tests.fakes.faults import FaultyNotion, lost_answer
+from tests.fakes.sandbox_helpers import no_sleep
 from tests.service.notion.support import create_database, make_gateway, write_for
 
 DATA_SOURCE = r"data_sources/[^/]+"
@@ -88,3 +93,34 @@ def test_init_dry_run_creates_nothing(notion: FaultyNotion, sleeps: list[float])
 def test_database_missing_says_run_init(notion: FaultyNotion, sleeps: list[float]) -> None:
     with pytest.raises(NotionNotFoundError, match="backlog init"):
         make_gateway(notion, sleeps).database()
+
+
+# --- API versions -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("notion_version", ["2025-09-03", "2026-03-11", "2026-12-01"])
+def test_init_creates_status_as_a_select_and_finds_the_database_again_on_every_version(
+    tmp_path: Path, notion_version: str
+) -> None:
+    settings = Settings(backlog_sandbox_path=tmp_path / "s.sqlite3", notion_api_version=notion_version)
+    with NotionGateway.from_settings(settings, sleep=no_sleep) as first:
+        created = first.init_database()
+    with NotionGateway.from_settings(settings, sleep=no_sleep) as second:
+        adopted = second.init_database()  # found by search, whose results are title-only on 2026-12-01
+        types = second.property_types()
+    assert created.created
+    assert not adopted.created
+    assert adopted.ref == created.ref
+    assert adopted.problems == []
+    assert types["Status"] == "select"  # the API cannot put status options in groups (database.py docstring)
+
+
+def test_filter_properties_are_the_live_ids_of_the_properties_read(tmp_path: Path) -> None:
+    settings = Settings(backlog_sandbox_path=tmp_path / "s.sqlite3")
+    with NotionGateway.from_settings(settings, sleep=no_sleep) as gateway:
+        gateway.init_database()
+        database = gateway._database  # the gateway's own Database; rows.py asks it the same way
+        schema = database.schema()
+        ids = database.filter_properties(["Source Key", "Name", "Not A Property"])
+        assert ids == [schema["Source Key"]["id"], schema["Name"]["id"]]
+        assert gateway.count_rows() == 0
