@@ -9,8 +9,20 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 BUDGET_WARN_SHARE = 0.8  # `backlog doctor` warns when this share of NOTION_BLOCK_BUDGET is used
+
+
+def blocks_in(blocks: Sequence[Mapping[str, Any]]) -> int:
+    """How many blocks a create/append of `blocks` makes: each block and, recursively, its nested children."""
+    total = 0
+    for block in blocks:
+        payload = block.get(str(block.get("type", ""))) or {}
+        children = payload.get("children") if isinstance(payload, Mapping) else None
+        total += 1 + (blocks_in(children) if isinstance(children, list) else 0)
+    return total
 
 
 def budget_warning(used: int, budget: int | None) -> str | None:
@@ -94,4 +106,4 @@ class CallCounter:
         )
 
 
-__all__ = ["BUDGET_WARN_SHARE", "CallCounter", "budget_warning"]
+__all__ = ["BUDGET_WARN_SHARE", "CallCounter", "blocks_in", "budget_warning"]

@@ -288,7 +288,7 @@ class Database:
         return sum(1 for page in pages if page.get("object", "page") == "page")
 
     def people(self) -> list[JSON]:
-        """The workspace's person users (members; Notion's user list leaves guests out), bots excluded."""
+        """The workspace's person users, bots excluded (assumed: the user list leaves guests out, as the cap does)."""
         method = self.client.users.list
         users = self.session.results("users.list", method, {"page_size": PAGE_SIZE}, what="listing the members")
         return [user for user in users if user.get("type") == "person"]

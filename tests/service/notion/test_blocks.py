@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.notion import NotionGateway, RowWrite
-from service.notion.calls import CallCounter, budget_warning
+from service.notion.calls import CallCounter, blocks_in, budget_warning
 from service.notion.errors import NotionBlockLimitError
 from service.sandbox import Sandbox, SandboxTransport
 from service.settings import Settings
@@ -37,6 +37,15 @@ def test_the_counter_adds_blocks_and_keeps_them_in_snapshots() -> None:
     assert calls.snapshot().blocks_created == 4
     with pytest.raises(ValueError, match="negative"):
         calls.count_blocks(-1)
+
+
+def test_blocks_in_counts_nested_children() -> None:
+    paragraph = {"type": "paragraph", "paragraph": {"rich_text": []}}
+    toggle = {"type": "toggle", "toggle": {"rich_text": [], "children": [paragraph, paragraph]}}
+    divider = {"type": "divider", "divider": {}}
+    assert blocks_in([]) == 0
+    assert blocks_in([paragraph, divider]) == 2
+    assert blocks_in([toggle, divider]) == 4
 
 
 def test_creating_the_database_counts_one_block(tmp_path: Path) -> None:
