@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from service.notion.codecs import decode_properties
 from service.notion.versions import (
     DEFAULT,
     VERSIONS,
@@ -60,3 +61,8 @@ def test_trash_is_read_from_in_trash_or_the_old_archived_alias() -> None:
     assert is_trashed({"archived": True})
     assert not is_trashed({"in_trash": False, "archived": False})
     assert not is_trashed({})
+
+
+def test_a_person_without_a_name_2026_12_01_decodes_to_their_id() -> None:
+    people = {"type": "people", "people": [{"object": "user", "id": "u-1", "name": None}, {"id": "u-2", "name": "Ann"}]}
+    assert decode_properties({"Owner": people})["Owner"] == ("u-1", "Ann")
