@@ -120,8 +120,10 @@ def _notion_checks(settings: Settings, gw: NotionGateway) -> list[Check]:
 
 
 def block_checks(settings: Settings, gw: NotionGateway) -> list[Check]:
-    """Is the workspace possibly block-capped, and how much of NOTION_BLOCK_BUDGET the database uses."""
-    return [_plan_check(gw), _budget_check(settings, gw)]
+    """The API version in use, whether the workspace may be block-capped, and how much of NOTION_BLOCK_BUDGET
+    the database uses."""
+    detail = f"Notion-Version {settings.notion_api_version} (NOTION_API_VERSION; docs/notion-versions.md)"
+    return [Check("notion", "api version", True, detail, required=False), _plan_check(gw), _budget_check(settings, gw)]
 
 
 def _plan_check(gw: NotionGateway) -> Check:

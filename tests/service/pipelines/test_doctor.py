@@ -197,6 +197,7 @@ def notion_only(sandbox_path: Path, **overrides: Any) -> dict[tuple[str, str], C
 def test_a_single_member_workspace_has_no_block_cap_and_an_unset_budget_is_unlimited(sandbox_path: Path) -> None:
     checks = notion_only(sandbox_path)
     cap, budget = checks[("notion", "block cap")], checks[("notion", "block budget")]
+    assert checks[("notion", "api version")].detail.startswith("Notion-Version 2026-03-11 (NOTION_API_VERSION")
     assert cap.ok
     assert "single-member workspace has no block cap" in cap.detail
     assert budget.ok
