@@ -23,6 +23,9 @@ from connectors.zendesk import ZendeskConfig
 
 NOTION_API_URL = "https://api.notion.com"
 DEFAULT_SECRETS_DIR = "/run/secrets/backlog"
+# The Notion-Version values the service speaks (what each changes: service/notion/versions.py).
+NOTION_API_VERSIONS = ("2025-09-03", "2026-03-11", "2026-12-01")
+DEFAULT_NOTION_API_VERSION = "2026-03-11"
 
 CommaList = Annotated[list[str], NoDecode]
 
@@ -73,6 +76,16 @@ class Settings(BaseSettings):
     )
     notion_bot_user_id: str | None = Field(
         default=None, description="This integration's bot user id (found with users/me when unset)."
+    )
+    notion_api_version: str = Field(
+        default=DEFAULT_NOTION_API_VERSION,
+        description="Notion-Version header sent on every call: 2025-09-03, 2026-03-11 or 2026-12-01.",
+    )
+    notion_block_budget: int | None = Field(
+        default=None,
+        gt=0,
+        description="Blocks the workspace may create through the API (e.g. 1000 on a capped Free plan); "
+        "`backlog doctor` warns at 80 %. Unset: unlimited.",
     )
 
     # --- The service itself --------------------------------------------------------------------------------
@@ -160,6 +173,17 @@ class Settings(BaseSettings):
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
+
+    @field_validator("notion_api_version")
+    @classmethod
+    def _known_version(cls, value: str) -> str:
+        value = value.strip()
+        if value not in NOTION_API_VERSIONS:
+            raise ValueError(
+                f"NOTION_API_VERSION={value!r} is not supported; set it to one of {', '.join(NOTION_API_VERSIONS)} "
+                f"(or unset it for {DEFAULT_NOTION_API_VERSION})"
+            )
+        return value
 
     @property
     def uses_sandbox(self) -> bool:

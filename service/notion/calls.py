@@ -1,9 +1,39 @@
-"""Notion calls counted by endpoint: every attempt, retries included (the run's cost, shown after each command)."""
+"""Notion calls counted by endpoint: every attempt, retries included (the run's cost, shown after each command),
+and the blocks the run created (pages, rows and appended blocks), which a capped Free workspace runs out of.
+
+Blocks per developers.notion.com/reference/workspace-block-limits: every page (a row is a page), database and
+appended block is one block; data sources are not; the count is lifetime, so deleting gives nothing back.
+"""
 
 from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+BUDGET_WARN_SHARE = 0.8  # `backlog doctor` warns when this share of NOTION_BLOCK_BUDGET is used
+
+
+def blocks_in(blocks: Sequence[Mapping[str, Any]]) -> int:
+    """How many blocks a create/append of `blocks` makes: each block and, recursively, its nested children."""
+    total = 0
+    for block in blocks:
+        payload = block.get(str(block.get("type", ""))) or {}
+        children = payload.get("children") if isinstance(payload, Mapping) else None
+        total += 1 + (blocks_in(children) if isinstance(children, list) else 0)
+    return total
+
+
+def budget_warning(used: int, budget: int | None) -> str | None:
+    """The warning for `used` blocks against NOTION_BLOCK_BUDGET (None when unset or below 80 %)."""
+    if budget is None or used < BUDGET_WARN_SHARE * budget:
+        return None
+    return (
+        f"{used} of NOTION_BLOCK_BUDGET={budget} blocks used ({used * 100 // budget} %): once a capped workspace "
+        "is out of blocks, new rows and sprint pages fail (updates keep working); upgrade the plan, use a "
+        "single-member workspace or a personal access token, or raise NOTION_BLOCK_BUDGET if the plan allows"
+    )
 
 
 class CallCounter:
@@ -14,6 +44,19 @@ class CallCounter:
         self._counts: Counter[str] = Counter()
         self._reads = 0
         self._writes = 0
+        self._blocks = 0
+
+    def count_blocks(self, count: int) -> None:
+        """Record `count` blocks created (a page or row is 1, plus each appended block); called after success."""
+        if count < 0:
+            raise ValueError("a block count cannot be negative")
+        with self._lock:
+            self._blocks += count
+
+    @property
+    def blocks_created(self) -> int:
+        """Blocks this gateway created (pages, rows, databases, appended blocks)."""
+        return self._blocks
 
     def add(self, endpoint: str, *, write: bool) -> None:
         with self._lock:
@@ -44,7 +87,7 @@ class CallCounter:
         copy = CallCounter()
         with self._lock:
             copy._counts = Counter(self._counts)
-            copy._reads, copy._writes = self._reads, self._writes
+            copy._reads, copy._writes, copy._blocks = self._reads, self._writes, self._blocks
         return copy
 
     def since(self, earlier: CallCounter) -> dict[str, int]:
@@ -57,7 +100,10 @@ class CallCounter:
         }
 
     def __repr__(self) -> str:
-        return f"CallCounter(total={self.total}, reads={self.reads}, writes={self.writes})"
+        return (
+            f"CallCounter(total={self.total}, reads={self.reads}, writes={self.writes}, "
+            f"blocks_created={self.blocks_created})"
+        )
 
 
-__all__ = ["CallCounter"]
+__all__ = ["BUDGET_WARN_SHARE", "CallCounter", "blocks_in", "budget_warning"]

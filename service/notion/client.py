@@ -1,7 +1,8 @@
 """Building the `notion_client.Client`: the real API at NOTION_API_URL, or the local sandbox in process.
 
 Only the base URL, the token and the transport differ: the same `notion_client` code path runs against both.
-`notion_client` runs with `retry=False` so its policy never stacks on the session's.
+`notion_client` runs with `retry=False` so its policy never stacks on the session's, and sends
+NOTION_API_VERSION as `Notion-Version` (the sandbox answers each version the way api.notion.com does).
 """
 
 from __future__ import annotations
@@ -57,6 +58,7 @@ def connect(settings: Settings, *, transport: httpx.BaseTransport | None = None)
     options = ClientOptions(
         auth=token,
         base_url=base_url,
+        notion_version=settings.notion_api_version,
         timeout_ms=int(settings.notion_timeout_s * 1000),
         retry=False,  # the session owns the one retry policy
         logger=notion_logger,

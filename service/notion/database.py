@@ -1,13 +1,19 @@
 """The candidates database: find it, create it, or adopt an existing one (add what is missing, report the rest).
 
 `diff_schema` is the pure comparison with `SCHEMA`; `Database` makes the calls and caches what it learned
-(the database's ids and the live property types) for the gateway's life.
+(the database's ids, the live property types and ids) for the gateway's life.
+
+Status stays a select when `init` creates the database: the API can create a status property but not its
+groups. makenotion/notion-sdk-js `src/api-endpoints/common.ts` types a status property's request config with
+options (name, color, description) and no `groups`, so New/Planned/Done could not be put in To-do/In progress/
+Complete (docs/notion-versions.md). An adopted database whose Status is a real status property keeps working
+(`also_accepts`); its options cannot be added through the API, so a missing one is reported for the PM.
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +24,7 @@ from service.notion.codecs import decode_rich_text, encode_rich_text
 from service.notion.errors import SHARE_HINT, NotionError, NotionNotFoundError
 from service.notion.schema import SCHEMA, SELF_RELATIONS, PropertySpec, SchemaProblem
 from service.notion.session import JSON, PAGE_SIZE, NotionSession
+from service.notion.versions import filter_properties_for, is_trashed, title_property_ids, version
 from service.settings import Settings
 
 log = get_logger(__name__)
@@ -161,6 +168,8 @@ class Database:
         self._parent_page_id: str | None = settings.notion_parent_page_id
         self._ref: DatabaseRef | None = None
         self._types: dict[str, str] | None = None
+        self._schema: dict[str, JSON] | None = None
+        self.api_version = version(settings.notion_api_version)
         self.type_problems: dict[str, SchemaProblem] = {}
 
     # --- workspace
@@ -181,7 +190,7 @@ class Database:
             self._parent_page_id = self.sandbox_root_page_id
             return self._parent_page_id
         for result in self.search(filter={"property": "object", "value": "page"}, what="finding a parent page"):
-            if (result.get("parent") or {}).get("type") == "workspace" and not result.get("in_trash"):
+            if (result.get("parent") or {}).get("type") == "workspace" and not is_trashed(result):
                 self._parent_page_id = str(result["id"])
                 return self._parent_page_id
         raise NotionNotFoundError(
@@ -211,7 +220,7 @@ class Database:
             return self._by_id(self.settings.notion_database_id, title)
         what = f"finding the database {title!r}"
         for result in self.search(query=title, filter={"property": "object", "value": "data_source"}, what=what):
-            if result.get("in_trash") or result.get("archived"):
+            if is_trashed(result):
                 continue
             if decode_rich_text(result.get("title")).strip() != title:
                 continue
@@ -234,6 +243,7 @@ class Database:
     # --- schema
 
     def _remember_schema(self, properties: Mapping[str, Mapping[str, Any]], data_source_id: str) -> None:
+        self._schema = {name: dict(prop) for name, prop in properties.items()}
         self._types = {name: str(prop.get("type")) for name, prop in properties.items()}
         self.type_problems = {p.property: p for p in diff_schema(properties, data_source_id).problems}
 
@@ -254,6 +264,34 @@ class Database:
             self._remember_schema(self._read_properties(ref), ref.data_source_id)
         assert self._types is not None
         return self._types
+
+    def schema(self) -> dict[str, JSON]:
+        """Live property name -> the data source's property object (id, type, options); one read per gateway."""
+        if self._schema is None:
+            ref = self.ref()
+            self._remember_schema(self._read_properties(ref), ref.data_source_id)
+        assert self._schema is not None
+        return self._schema
+
+    def filter_properties(self, property_names: Sequence[str]) -> list[str]:
+        """The `filter_properties` ids for a query or page retrieve that reads `property_names` (the live ids:
+        a PM's rename does not break them). On 2026-12-01 a query without them answers with titles only."""
+        return filter_properties_for(property_names, self.schema())
+
+    def count_rows(self) -> int:
+        """Rows of the candidates data source (each one a block), read with only the title property shown."""
+        ref = self.ref()
+        kwargs: JSON = {"page_size": PAGE_SIZE, "filter_properties": title_property_ids(self.schema())}
+        method = functools.partial(self.client.data_sources.query, ref.data_source_id)
+        what = f"counting the rows of {ref.title!r}"
+        pages = self.session.results("data_sources.query", method, kwargs, what=what)
+        return sum(1 for page in pages if page.get("object", "page") == "page")
+
+    def people(self) -> list[JSON]:
+        """The workspace's person users, bots excluded (assumed: the user list leaves guests out, as the cap does)."""
+        method = self.client.users.list
+        users = self.session.results("users.list", method, {"page_size": PAGE_SIZE}, what="listing the members")
+        return [user for user in users if user.get("type") == "person"]
 
     def _update_properties(self, ref: DatabaseRef, properties: JSON, what: str) -> dict[str, JSON]:
         updated = self.session.call(
@@ -302,6 +340,7 @@ class Database:
             what=f"creating the database {title!r} under page {parent}",
             recover=self._created_database,
         )
+        self.session.calls.count_blocks(1)  # a database is one block; its data source is none
         sources = db.get("data_sources") or []
         if not sources:
             raise NotionError(f"creating the database {title!r}: Notion returned no data source")

@@ -14,6 +14,7 @@ from service.logging import redact_text
 
 RETRY_STATUSES = frozenset({409, 500, 502, 503, 504})  # 409 conflict_error: Notion says "try again"
 RATE_LIMIT_STATUSES = frozenset({429, 529})
+BLOCK_LIMIT_DOC = "https://developers.notion.com/reference/workspace-block-limits"
 SHARE_HINT = "share the page/database with the integration in Notion (••• > Connections > add the integration)"
 
 
@@ -28,6 +29,12 @@ class NotionError(Exception):
 
 class NotionAuthError(NotionError):
     """401 (token invalid or revoked) or 403 (the integration lacks a capability)."""
+
+
+class NotionBlockLimitError(NotionError):
+    """403 with `additional_data.block_limit`: the workspace may create no more blocks (pages, rows, content).
+
+    Edits, reads and deletes keep working, so a run stops creating and goes on updating."""
 
 
 class NotionNotFoundError(NotionError):
@@ -77,6 +84,12 @@ def classify(exc: NotionClientErrorBase | httpx.TransportError, what: str, *, sa
     return NotionError(f"{what}: {exc}")  # e.g. an invalid path parameter: a bug or a bad id in a setting
 
 
+def is_block_limit(exc: HTTPResponseError) -> bool:
+    """Notion's block-limit answer: `additional_data.block_limit` on the error body (the documented marker)."""
+    data = getattr(exc, "additional_data", None)
+    return isinstance(data, dict) and "block_limit" in data
+
+
 def error_from_response(exc: HTTPResponseError, what: str, *, sandbox: bool) -> NotionError:
     """A Notion error response as the right `NotionError`, with Notion's message, what we did and the fix."""
     status = int(exc.status)
@@ -92,6 +105,16 @@ def error_from_response(exc: HTTPResponseError, what: str, *, sandbox: bool) -> 
             "https://www.notion.so/profile/integrations into NOTION_TOKEN"
         )
         return NotionAuthError(f"{doing}{fix} (Notion said: {said})", status=status, code=code)
+    if status == 403 and is_block_limit(exc):
+        return NotionBlockLimitError(
+            f"{doing}this Notion workspace has used all the blocks its plan lets integrations create (Free "
+            "workspaces with more than one member: 1,000 lifetime blocks; every row and page is one, deleting "
+            "gives none back), so nothing new can be created (updates still work). Fix: upgrade the workspace's "
+            "plan, or use a single-member workspace, or connect with a personal access token, which the limit "
+            f"does not apply to ({BLOCK_LIMIT_DOC}) (Notion said: {said})",
+            status=status,
+            code=code,
+        )
     if status == 403:
         return NotionAuthError(
             f"{doing}the integration may not do this (Notion said: {said}); enable the read, update and insert "

@@ -157,6 +157,14 @@ class NotionGateway:
         """Adopt (add what is missing, report what is wrong) or create the candidates database. Idempotent."""
         return self._database.init(dry_run=dry_run)
 
+    def workspace_people(self) -> list[JSON]:
+        """The workspace's person members (doctor: more than one may mean a block-capped Free plan)."""
+        return self._database.people()
+
+    def count_rows(self) -> int:
+        """Rows of the candidates database: each is a block against a capped plan's budget."""
+        return self._database.count_rows()
+
     # --- rows
 
     def iter_rows(self, *, filter: JSON | None = None, sorts: list[JSON] | None = None) -> Iterator[Row]:

@@ -2,6 +2,8 @@
 
 Checks make the cheapest read each service offers; nothing is written anywhere (init runs as a dry run).
 Required checks (Notion) make the exit code non-zero; a source check fails only for a source that is configured.
+The block checks never fail the run: the API does not tell a workspace's plan, only its members, so doctor says
+when the Free plan's block cap may apply (more than one member) and warns at 80 % of NOTION_BLOCK_BUDGET.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from connectors.http import SourceError
 from connectors.registry import CONNECTORS
 from service.logging import get_logger
 from service.notion import NotionError, NotionGateway
+from service.notion.calls import budget_warning
 from service.pipelines.sources import build_connector
 from service.settings import Settings
 
@@ -50,7 +53,10 @@ def run_checks(
 def notion_checks(settings: Settings, gateway: NotionGateway | None) -> list[Check]:
     gw = gateway or NotionGateway.from_settings(settings)
     try:
-        return _notion_checks(settings, gw)
+        checks = _notion_checks(settings, gw)
+        if any(check.name == "token" and not check.ok for check in checks):
+            return checks
+        return checks + block_checks(settings, gw)
     finally:
         if gateway is None:
             gw.close()
@@ -111,6 +117,44 @@ def _notion_checks(settings: Settings, gw: NotionGateway) -> list[Check]:
     else:
         checks.append(Check(area, "database schema", True, f"{report.ref.title} ({report.ref.url}) is complete"))
     return checks
+
+
+def block_checks(settings: Settings, gw: NotionGateway) -> list[Check]:
+    """The API version in use, whether the workspace may be block-capped, and how much of NOTION_BLOCK_BUDGET
+    the database uses."""
+    detail = f"Notion-Version {settings.notion_api_version} (NOTION_API_VERSION; docs/notion-versions.md)"
+    return [Check("notion", "api version", True, detail, required=False), _plan_check(gw), _budget_check(settings, gw)]
+
+
+def _plan_check(gw: NotionGateway) -> Check:
+    try:
+        members = len(gw.workspace_people())
+    except NotionError as exc:
+        return Check("notion", "block cap", True, f"cannot tell: the members could not be listed ({exc})", "", False)
+    if members <= 1:
+        detail = f"{members} member: a single-member workspace has no block cap, whatever its plan"
+        return Check("notion", "block cap", True, detail, required=False)
+    detail = (
+        f"cannot tell: {members} members, and the API does not show the plan; on the Free plan integrations "
+        "may create 1,000 blocks in the workspace's lifetime (each row is one)"
+    )
+    fix = "if the workspace is on the Free plan, set NOTION_BLOCK_BUDGET=1000 (docs/notion-versions.md)"
+    return Check("notion", "block cap", True, detail, fix, required=False)
+
+
+def _budget_check(settings: Settings, gw: NotionGateway) -> Check:
+    budget = settings.notion_block_budget
+    if budget is None:
+        return Check("notion", "block budget", True, "NOTION_BLOCK_BUDGET unset: unlimited", required=False)
+    try:
+        used = gw.count_rows() + 1  # every row is a block, and so is the database; sprint pages add more
+    except NotionError as exc:
+        return Check("notion", "block budget", False, str(exc), "run `backlog init`", required=False)
+    warning = budget_warning(used, budget)
+    if warning is not None:
+        return Check("notion", "block budget", False, warning, "see docs/notion-versions.md", required=False)
+    detail = f"at least {used} of NOTION_BLOCK_BUDGET={budget} blocks used (the database and its rows)"
+    return Check("notion", "block budget", True, detail, required=False)
 
 
 def source_checks(settings: Settings, name: str, transport: httpx.BaseTransport | None) -> list[Check]:

@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import httpx
 import pytest
 
+from service.notion import NotionGateway, RowWrite
 from service.notion.gateway import NotionNotFoundError
 from service.notion.schema import SCHEMA
+from service.sandbox import Sandbox, SandboxTransport
+from service.settings import Settings
 from tests.fakes.faults import FaultyNotion, lost_answer
+from tests.fakes.sandbox_helpers import no_sleep
 from tests.service.notion.support import create_database, make_gateway, write_for
 
 DATA_SOURCE = r"data_sources/[^/]+"
@@ -88,3 +95,61 @@ def test_init_dry_run_creates_nothing(notion: FaultyNotion, sleeps: list[float])
 def test_database_missing_says_run_init(notion: FaultyNotion, sleeps: list[float]) -> None:
     with pytest.raises(NotionNotFoundError, match="backlog init"):
         make_gateway(notion, sleeps).database()
+
+
+# --- API versions -----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("notion_version", ["2025-09-03", "2026-03-11", "2026-12-01"])
+def test_init_creates_status_as_a_select_and_finds_the_database_again_on_every_version(
+    tmp_path: Path, notion_version: str
+) -> None:
+    settings = Settings(backlog_sandbox_path=tmp_path / "s.sqlite3", notion_api_version=notion_version)
+    with NotionGateway.from_settings(settings, sleep=no_sleep) as first:
+        created = first.init_database()
+    with NotionGateway.from_settings(settings, sleep=no_sleep) as second:
+        adopted = second.init_database()  # found by search, whose results are title-only on 2026-12-01
+        types = second.property_types()
+    assert created.created
+    assert not adopted.created
+    assert adopted.ref == created.ref
+    assert adopted.problems == []
+    assert types["Status"] == "select"  # the API cannot put status options in groups (database.py docstring)
+
+
+def test_filter_properties_are_the_live_ids_of_the_properties_read(tmp_path: Path) -> None:
+    settings = Settings(backlog_sandbox_path=tmp_path / "s.sqlite3")
+    with NotionGateway.from_settings(settings, sleep=no_sleep) as gateway:
+        gateway.init_database()
+        database = gateway._database  # the gateway's own Database; rows.py asks it the same way
+        schema = database.schema()
+        ids = database.filter_properties(["Source Key", "Name", "Not A Property"])
+        assert ids == [schema["Source Key"]["id"], schema["Name"]["id"]]
+        assert gateway.count_rows() == 0
+
+
+class RecordingTransport(httpx.BaseTransport):
+    """The sandbox, with every request URL kept (the fault transport records paths without query strings)."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+        self.urls: list[httpx.URL] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        self.urls.append(request.url)
+        return self.inner.handle_request(request)
+
+
+def test_counting_rows_queries_with_only_the_title_on_2026_12_01(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    settings = Settings(backlog_sandbox_path=path, notion_api_version="2026-12-01")
+    with NotionGateway.from_settings(settings, sleep=no_sleep) as setup:
+        setup.init_database()
+        setup.upsert([RowWrite(f"manual:{n}", {"Name": f"row {n}"}) for n in range(3)])
+    transport = RecordingTransport(SandboxTransport(Sandbox(path)))
+    with NotionGateway.from_settings(settings, transport=transport, sleep=no_sleep) as gateway:
+        assert gateway.count_rows() == 3
+        title_id = gateway._database.schema()["Name"]["id"]
+    queries = [url for url in transport.urls if url.path.endswith("/query")]
+    assert queries
+    assert all(url.params.get_list("filter_properties") == [title_id] for url in queries)

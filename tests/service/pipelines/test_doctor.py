@@ -12,7 +12,9 @@ from pytest_httpx import HTTPXMock
 from typer.testing import CliRunner
 
 from connectors.discord import MESSAGE_CONTENT as DISCORD_MESSAGE_CONTENT
-from service.pipelines.doctor import Check, run_checks
+from service.notion import RowWrite
+from service.pipelines.doctor import Check, notion_checks, run_checks
+from service.sandbox import Sandbox
 from service.settings import Settings
 from tests.service.pipelines.test_score import new_gateway
 
@@ -182,3 +184,48 @@ def test_source_checks_use_the_connectors_own_url_and_credentials(sandbox_path: 
     assert "GITHUB_API_URL='api.github.com'" in github.detail
     assert "https://api.github.com" in github.detail
     assert all(request.url.host != "api.github.com" for request in httpx_mock.get_requests())
+
+
+# --- block cap and budget -------------------------------------------------------------------------------------
+
+
+def notion_only(sandbox_path: Path, **overrides: Any) -> dict[tuple[str, str], Check]:
+
+    return by_name(notion_checks(Settings(backlog_sandbox_path=sandbox_path, **overrides), None))
+
+
+def test_a_single_member_workspace_has_no_block_cap_and_an_unset_budget_is_unlimited(sandbox_path: Path) -> None:
+    checks = notion_only(sandbox_path)
+    cap, budget = checks[("notion", "block cap")], checks[("notion", "block budget")]
+    assert checks[("notion", "api version")].detail.startswith("Notion-Version 2026-03-11 (NOTION_API_VERSION")
+    assert cap.ok
+    assert "single-member workspace has no block cap" in cap.detail
+    assert budget.ok
+    assert budget.detail == "NOTION_BLOCK_BUDGET unset: unlimited"
+    assert not cap.required
+    assert not budget.required
+
+
+def test_with_more_members_doctor_says_it_cannot_tell_the_plan(sandbox_path: Path) -> None:
+
+    Sandbox(sandbox_path, block_limit=1000)  # a capped sandbox lists a second member
+
+    cap = notion_only(sandbox_path)[("notion", "block cap")]
+
+    assert cap.ok
+    assert cap.detail.startswith("cannot tell: 2 members, and the API does not show the plan")
+    assert "NOTION_BLOCK_BUDGET=1000" in cap.fix
+
+
+def test_the_budget_warns_at_80_percent_of_the_blocks_the_database_uses(sandbox_path: Path) -> None:
+    with new_gateway(sandbox_path) as gateway:
+        gateway.upsert([RowWrite(f"manual:{n}", {"Name": f"row {n}"}) for n in range(7)])
+
+    under = notion_only(sandbox_path, notion_block_budget=11)[("notion", "block budget")]  # 8 of 11: 72 %
+    over = notion_only(sandbox_path, notion_block_budget=10)[("notion", "block budget")]  # 8 of 10: 80 %
+
+    assert under.ok
+    assert "at least 8 of NOTION_BLOCK_BUDGET=11 blocks used" in under.detail
+    assert not over.ok
+    assert not over.required
+    assert "8 of NOTION_BLOCK_BUDGET=10 blocks used (80 %)" in over.detail
