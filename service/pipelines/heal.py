@@ -152,13 +152,12 @@ def _trash_newer(
 ) -> None:
     if group.kept.page_id in failed:
         return  # the kept row lacks what the copies hold: keep them until the carry-over is written
-    for row in group.newer:
-        if not dry_run:
-            try:
-                gateway.trash_row(row.page_id, what=f"healing: trashing duplicate {row.page_id} of {group.source_key}")
-            except NotionError as exc:
-                report.failed.append(f"healing: could not trash {row.url or row.page_id}: {exc}; next sync retries")
-                continue
+    for row in () if dry_run else group.newer:
+        try:
+            gateway.trash_row(row.page_id, what=f"healing: trashing duplicate {row.page_id} of {group.source_key}")
+        except NotionError as exc:
+            report.failed.append(f"healing: could not trash {row.url or row.page_id}: {exc}; next sync retries")
+            continue
         report.trashed.append(row.page_id)
     names = f" (carried over: {', '.join(carried)})" if carried else ""
     verb = "would merge" if dry_run else "merged"
