@@ -87,14 +87,19 @@ def run(env: dict[str, str], *args: str, cwd: Path, timeout: float = 120) -> sub
     )
 
 
+def start(env: dict[str, str], *args: str, cwd: Path) -> subprocess.Popen[bytes]:
+    """A `backlog` process left running (its output dropped)."""
+    return subprocess.Popen(
+        backlog_command(*args), env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+
+
 def sync_killed_after(env: dict[str, str], cwd: Path, new_rows: int, *, limit_s: float = 60) -> int:
     """Start `backlog sync`, SIGKILL it once the sandbox holds `new_rows` more rows (or let it end); the rows
     it made. A run that ends before the count is reached is simply a complete run."""
     sandbox = Path(env["BACKLOG_SANDBOX_PATH"])
     before = sqlite_row_count(sandbox)
-    process = subprocess.Popen(
-        backlog_command("sync"), env=env, cwd=cwd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    process = start(env, "sync", cwd=cwd)
     try:
         deadline = time.monotonic() + limit_s
         while sqlite_row_count(sandbox) < before + new_rows and process.poll() is None:
@@ -125,13 +130,7 @@ def served_sandbox(tmp_path: Path, export: Path) -> Iterator[Served]:
     """`backlog sandbox --port <free port>` in a subprocess; yields once it answers, stops it afterwards."""
     port = free_port()
     server_env = sync_env(tmp_path, export)
-    process = subprocess.Popen(
-        backlog_command("sandbox", "--port", str(port)),
-        env=server_env,
-        cwd=tmp_path,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    process = start(server_env, "sandbox", "--port", str(port), cwd=tmp_path)
     try:
         _wait_for_port(port, process)
         url = f"http://127.0.0.1:{port}"

@@ -4,14 +4,22 @@ sandbox served over HTTP. Slow (seconds, subprocesses): marked `slow`; CI runs t
 from __future__ import annotations
 
 import random
-import subprocess
 from pathlib import Path
 
 import pytest
 
 from service.notion import NotionGateway
-from tests.e2e.support import gh_export, key_counts, run, served_sandbox, settings_for, sync_env, sync_killed_after
-from tests.fakes.sandbox_helpers import backlog_command, no_sleep
+from tests.e2e.support import (
+    gh_export,
+    key_counts,
+    run,
+    served_sandbox,
+    settings_for,
+    start,
+    sync_env,
+    sync_killed_after,
+)
+from tests.fakes.sandbox_helpers import no_sleep
 
 pytestmark = pytest.mark.slow
 
@@ -40,7 +48,7 @@ def test_two_syncs_racing_on_one_served_sandbox_converge_and_keep_pm_edits_of_ei
     with served_sandbox(tmp_path, tmp_path / "issues.json") as served:
         assert run(served.env, "init", cwd=tmp_path).returncode == 0
         envs = [{**served.env, "BACKLOG_LOCK_PATH": str(tmp_path / f"lock-{i}")} for i in (1, 2)]
-        racing = [subprocess.Popen(backlog_command("sync"), env=e, cwd=tmp_path, stderr=subprocess.PIPE) for e in envs]
+        racing = [start(e, "sync", cwd=tmp_path) for e in envs]
         for process in racing:
             process.wait(timeout=120)
         assert [p.returncode for p in racing] == [0, 0]
