@@ -329,7 +329,8 @@ def github_issue(number: int, updated: str, title: str | None = None) -> dict[st
 def test_future_and_year_one_items_are_imported_flagged_and_never_break_the_cursor(tmp_path: Path) -> None:
     export = tmp_path / "issues.json"
     issues = [
-        github_issue(1, "2099-06-01T00:00:00Z", "Dated in the future by a broken clock"),
+        github_issue(1, "9999-12-31T23:59:59Z", "Dated in the future by a broken clock"),
+        github_issue(5, "2099-06-01T00:00:00Z"),
         github_issue(2, "2026-11-20T10:00:00Z"),
         github_issue(3, "0001-01-01T00:00:00Z", "Dated in year one by a bad export"),
     ]
@@ -339,7 +340,7 @@ def test_future_and_year_one_items_are_imported_flagged_and_never_break_the_curs
     first = sync(settings, sources=["github"])
 
     github = by_source(first)["github"]
-    assert (github.status, github.created) == ("ok", 3)
+    assert (github.status, github.created) == ("ok", 4)
     assert any("Dated in the future" in n and "github:acme/voice#1" in n for n in github.notices)
     assert any("year one" in n and "before 1970" in n for n in github.notices)
     assert all(n in github.problems for n in github.notices)  # shown in the summary
@@ -353,7 +354,7 @@ def test_future_and_year_one_items_are_imported_flagged_and_never_break_the_curs
     assert github.since == datetime(2026, 11, 20, 10, tzinfo=UTC) - timedelta(hours=24)
     assert github.created == 1
     assert second.exit_code == 0
-    assert sum(source_key_counts(settings).values()) == 4
+    assert sum(source_key_counts(settings).values()) == 5
 
 
 def test_year_one_as_the_newest_date_means_read_everything() -> None:
