@@ -118,6 +118,11 @@ class Settings(BaseSettings):
     backlog_sync_overlap_hours: float = Field(
         default=24.0, ge=0, description="Cursor overlap: sync re-reads this much before the newest Last Seen."
     )
+    backlog_source_deadline_s: float = Field(
+        default=900.0,
+        gt=0,
+        description="Per-source deadline of a sync: a source still reading after it is reported as timed out.",
+    )
     backlog_dedupe_threshold: float = Field(
         default=80.0,
         ge=0,

@@ -95,7 +95,7 @@ class NotionGateway:
         self._bot_user_id: str | None = settings.notion_bot_user_id
         self._database = Database(client, self.session, settings)
         self._pages = Pages(client, self.session)
-        self._rows = Rows(client, self.session, self._database)
+        self._rows = Rows(client, self.session, self._database, sleep=sleep)
 
     @classmethod
     def from_settings(
@@ -192,6 +192,10 @@ class NotionGateway:
     def update_properties(self, page_id: str, values: dict[str, Any], *, what: str = "") -> None:
         """Write plain values to a page (scorer/report). Nothing to write, no call."""
         self._rows.update_properties(page_id, values, what=what)
+
+    def trash_row(self, page_id: str, *, what: str = "") -> None:
+        """Move a row to Notion's trash (healing a duplicate Source Key)."""
+        self._rows.trash_row(page_id, what=what)
 
     # --- pages and blocks
 

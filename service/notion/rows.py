@@ -7,6 +7,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -31,6 +32,9 @@ DRY_RUN_PAGE_ID = ""  # page id reported for rows a dry run would create
 GATEWAY_OWNED = frozenset({"Source Key", "Content Hash"})  # written by the gateway itself, never by callers
 OnProgress = Callable[[int], None] | None  # told the number of writes done after each one
 CREATED_ASCENDING = [{"timestamp": "created_time", "direction": "ascending"}]
+# After a create whose answer was lost, how long to keep asking whether it landed before creating again: Notion's
+# query index lags behind writes, so "not found right away" does not mean "not created" (healing merges the rest).
+RECHECK_WAITS_S = (0.5, 1.0, 2.0, 4.0)
 
 
 @dataclass(frozen=True)
@@ -90,6 +94,12 @@ def _as_datetime(value: Any) -> datetime:
     return datetime.combine(parsed, dtime(), tzinfo=UTC)
 
 
+def oldest(rows: Iterable[Row]) -> Row:
+    """The canonical row among copies of one Source Key: the oldest (the one the PM has been editing); page id
+    breaks ties, since Notion's created_time has minute precision. Sync, upsert and healing all use this."""
+    return min(rows, key=lambda r: (r.created_time, r.page_id))
+
+
 def _and_filter(base: JSON | None, extra: JSON) -> JSON:
     """`base AND extra` without nesting deeper than Notion's two levels when `base` is already an `and`."""
     if base is None:
@@ -111,10 +121,20 @@ def _sync_owned(write: RowWrite) -> dict[str, Any]:
 class Rows:
     """Row reads and writes of one gateway."""
 
-    def __init__(self, client: Client, session: NotionSession, database: Database) -> None:
+    def __init__(
+        self,
+        client: Client,
+        session: NotionSession,
+        database: Database,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        recheck_waits_s: Sequence[float] = RECHECK_WAITS_S,
+    ) -> None:
         self.client = client
         self.session = session
         self.database = database
+        self.sleep = sleep
+        self.recheck_waits_s = tuple(recheck_waits_s)
 
     # --- reading
 
@@ -198,22 +218,21 @@ class Rows:
     def find_by_source_keys(self, keys: Iterable[str]) -> dict[str, Row]:
         """Rows by Source Key, up to 100 keys per query (`or` of equals)."""
         wanted = list(dict.fromkeys(k.strip() for k in keys if k and k.strip()))
-        found: dict[str, Row] = {}
+        copies: dict[str, list[Row]] = {}
         if not wanted:
-            return found
+            return {}
         ref = self.database.ref()
         for batch in chunks(wanted, MAX_OR_CONDITIONS):
             conditions = [{"property": "Source Key", "rich_text": {"equals": key}} for key in batch]
             what = f"looking up {len(batch)} Source Key(s) in {ref.title!r}"
             for page in self._query_once(ref.data_source_id, {"or": conditions}, CREATED_ASCENDING, what):
                 row = self.row(page)
-                key = row.source_key
-                if key is None or key not in batch:
-                    continue
-                if key in found:  # oldest wins: it is the one the PM has been editing
-                    log.warning("notion.duplicate_source_key", source_key=key, kept=found[key].url, also=row.url)
-                    continue
-                found[key] = row
+                if row.source_key is not None and row.source_key in batch:
+                    copies.setdefault(row.source_key, []).append(row)
+        found = {key: oldest(rows) for key, rows in copies.items()}
+        for key, rows in copies.items():
+            if len(rows) > 1:  # the oldest wins everywhere; the next sync's healing merges the others into it
+                log.warning("notion.duplicate_source_key", source_key=key, kept=found[key].url, copies=len(rows))
         return found
 
     def get_row(self, page_id: str) -> Row:
@@ -317,8 +336,7 @@ class Rows:
         ref = self.database.ref()
 
         def already_created() -> JSON | None:
-            row = self.find_by_source_keys([key]).get(key)
-            return {"id": row.page_id, "url": row.url} if row else None
+            return self._landed(key)
 
         page = self.session.call(
             "pages.create",
@@ -333,5 +351,27 @@ class Rows:
         )
         return str(page["id"])
 
+    def _landed(self, key: str) -> JSON | None:
+        """The row a create whose answer was lost made, if queries can see it: asked again with growing waits,
+        since a fresh page may be invisible to queries for a while (read-after-write is not promised)."""
+        for wait in (0.0, *self.recheck_waits_s):
+            if wait:
+                self.sleep(wait)
+            row = self.find_by_source_keys([key]).get(key)
+            if row is not None:
+                return {"id": row.page_id, "url": row.url}
+        log.warning("notion.create_not_visible", source_key=key, waited_s=sum(self.recheck_waits_s))
+        return None
 
-__all__ = ["DRY_RUN_PAGE_ID", "GATEWAY_OWNED", "Row", "RowWrite", "Rows", "UpsertResult", "content_hash"]
+    def trash_row(self, page_id: str, *, what: str = "") -> None:
+        """Move a row to Notion's trash (recoverable there for 30 days). `in_trash` is the field's name from
+        2024 on; 2025-09-03 also takes the older `archived`, 2026-03-11 only `in_trash`."""
+        self.session.call(
+            "pages.update",
+            functools.partial(self.client.pages.update, page_id, in_trash=True),
+            write=True,
+            what=what or f"moving page {page_id} to the trash",
+        )
+
+
+__all__ = ["DRY_RUN_PAGE_ID", "GATEWAY_OWNED", "Row", "RowWrite", "Rows", "UpsertResult", "content_hash", "oldest"]

@@ -2,19 +2,22 @@
 
 Order of work, and why:
 1. Read the candidates once (100 rows a call). That one read gives the Source Key index (no per-row lookups),
-   the cursors (newest Last Seen per source minus an overlap: Notion is the system of record, so a fresh
-   container resumes where the last one stopped) and the titles for Possible Duplicate suggestions (dedupe.py).
-2. Read the sources concurrently (threads: the work is waiting on HTTP). A source that fails is reported and the
-   others go on.
-3. Write sequentially through the gateway (Notion's rate limit is the ceiling, not the CPU). Unchanged rows (same
-   Content Hash) cost nothing; a killed run converges on the next one because every create is keyed.
+   the cursors (newest Last Seen per source that is not in the future, minus an overlap: Notion is the system of
+   record, so a fresh container resumes where the last one stopped) and the titles for Possible Duplicate
+   suggestions (dedupe.py). The same rows are healed first: copies of one Source Key merge into the oldest (heal.py).
+2. Read the sources concurrently (daemon threads: the work is waiting on HTTP, and a hung source must not keep the
+   process alive). A source that fails, or outlives BACKLOG_SOURCE_DEADLINE_S, is reported and the others go on.
+3. Write each source as soon as its read ended, whichever ends first, in cursor order (oldest `updated_at` first):
+   the newest Last Seen in Notion is then always a safe place to resume from, even after a SIGKILL (dlt's rule:
+   the state moves only past what is written). Every create is keyed, so a killed run converges on the next one.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -26,7 +29,9 @@ from connectors.signal import RowProblem, Signal, SourceName
 from scoring.policy import Policy
 from service.logging import get_logger
 from service.notion import NotionGateway, Row, RowWrite, UpsertResult
+from service.notion.rows import oldest
 from service.pipelines.dedupe import DuplicateFinder, with_possible_duplicate
+from service.pipelines.heal import HealReport, heal
 from service.pipelines.mapping import signal_to_write
 from service.pipelines.sources import build_connector
 from service.settings import Settings
@@ -34,6 +39,8 @@ from service.settings import Settings
 log = get_logger(__name__)
 
 Emit = Callable[[str, dict[str, Any]], None]  # (kind, data) for a progress display
+Read = tuple[list[Signal], Exception | None]
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a cursor before it is no cursor: read everything (never an overflow)
 
 
 @dataclass
@@ -52,7 +59,8 @@ class SourceReport:
     source_calls: int = 0
     since: datetime | None = None
     message: str = ""
-    problems: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # everything the summary shows under the source
+    notices: list[str] = field(default_factory=list)  # dates the cursor ignored or clamped, rows healed
     would_create: list[str] = field(default_factory=list)  # dry run: titles
     would_update: list[str] = field(default_factory=list)
 
@@ -64,13 +72,14 @@ class SyncReport:
     notion_writes: int
     duration_s: float
     dry_run: bool
+    healing: HealReport = field(default_factory=HealReport)
 
     @property
     def exit_code(self) -> int:
-        """0 all ran, 1 some source failed, 2 configuration error."""
+        """0 all ran, 1 some source (or a healing write) failed, 2 configuration error."""
         if any(s.status == "config-error" for s in self.sources):
             return 2
-        if any(s.status == "failed" or s.failed for s in self.sources):
+        if any(s.status == "failed" or s.failed for s in self.sources) or self.healing.failed:
             return 1
         return 0
 
@@ -79,29 +88,66 @@ class SyncReport:
         return {k: sum(getattr(s, k) for s in self.sources) for k in keys}
 
 
-def cursors_from_rows(rows: Sequence[Row], overlap: timedelta) -> dict[str, datetime]:
-    """Newest `Last Seen` per Source label, minus `overlap`: where each source's next read starts (closed)."""
+def _as_aware(seen: Any) -> datetime:
+    if not isinstance(seen, datetime):
+        return datetime(seen.year, seen.month, seen.day, tzinfo=UTC)
+    return seen.replace(tzinfo=UTC) if seen.tzinfo is None else seen
+
+
+def cursors_from_rows(
+    rows: Sequence[Row],
+    overlap: timedelta,
+    *,
+    now: datetime | None = None,
+    notices: dict[str, list[str]] | None = None,
+) -> dict[str, datetime | None]:
+    """Newest `Last Seen` per Source label that is not after `now` (the run's start), minus `overlap`: where each
+    source's next read starts (closed). A date in the future never moves a cursor; a start before 1970 (a year-1
+    item) is no start at all, read everything: both are told in `notices` (label -> lines)."""
+    now = now or datetime.now(UTC)
     newest: dict[str, datetime] = {}
     for row in rows:
         label, seen = row.values.get("Source"), row.values.get("Last Seen")
         if not isinstance(label, str) or seen is None:
             continue
-        if not isinstance(seen, datetime):
-            seen = datetime(seen.year, seen.month, seen.day, tzinfo=UTC)
-        elif seen.tzinfo is None:
-            seen = seen.replace(tzinfo=UTC)
-        if label not in newest or seen > newest[label]:
-            newest[label] = seen
-    return {label: when - overlap for label, when in newest.items()}
+        when = _as_aware(seen)
+        if when > now:
+            continue  # flagged when it was written; the cursor stays on what is really behind us
+        if label not in newest or when > newest[label]:
+            newest[label] = when
+    cursors: dict[str, datetime | None] = {}
+    for label, when in newest.items():
+        start = when - overlap if when - EPOCH > overlap else None
+        if start is None and notices is not None:
+            notices.setdefault(label, []).append(
+                f"newest Last Seen is {when:%Y-%m-%d}, before 1970: reading everything instead of a window"
+            )
+        cursors[label] = start
+    return cursors
 
 
-def _read_source(connector: Connector, since: datetime | None) -> tuple[list[Signal], Exception | None]:
+def _read_source(connector: Connector, since: datetime | None) -> Read:
     signals: list[Signal] = []
     try:
         signals.extend(s for s in connector.read(since) if since is None or s.updated_at >= since)
-    except (SourceError, OSError, ValueError) as exc:  # one source failing never stops the others
+    except (SourceError, OSError, ValueError, OverflowError) as exc:  # one source failing never stops the others
         return signals, exc
     return signals, None
+
+
+def _start_read(name: str, connector: Connector, since: datetime | None) -> Future[Read]:
+    """Read one source on a daemon thread: a source that hangs past its deadline is left behind, and the process
+    still exits (a ThreadPoolExecutor would join it at exit)."""
+    future: Future[Read] = Future()
+
+    def work() -> None:
+        try:
+            future.set_result(_read_source(connector, since))
+        except BaseException as exc:  # noqa: BLE001 - a bug: handed to the main thread, raised by .result()
+            future.set_exception(exc)
+
+    threading.Thread(target=work, name=f"source-{name}", daemon=True).start()
+    return future
 
 
 def _latest_per_key(signals: Sequence[Signal]) -> list[Signal]:
@@ -125,6 +171,7 @@ class _Writer:
     dupes: DuplicateFinder
     dry_run: bool
     emit: Emit
+    now: datetime  # the run's start: rows dated after it are flagged
 
 
 def _ignore(_kind: str, _data: dict[str, Any]) -> None:
@@ -143,36 +190,63 @@ def run_sync(
     transports: dict[str, Any] | None = None,
 ) -> SyncReport:
     """Run one sync. `on_event(kind, data)` feeds a progress display; `transports` lets tests fake sources."""
-    started = time.monotonic()
+    started, now = time.monotonic(), datetime.now(UTC)
     calls_before, writes_before = gateway.calls.total, gateway.calls.writes
     names = [n.lower() for n in (sources or list(CONNECTORS))]
     reports: dict[str, SourceReport] = {}
     configured = _configured_connectors(settings, names, reports, transports)
     # Nothing to read, nothing to look up: a sync with no configured source costs no Notion call.
     rows = list(gateway.iter_rows()) if configured else []
-    existing = {str(r.values["Source Key"]): r for r in rows if r.values.get("Source Key")}
+    notices: dict[str, list[str]] = {}
+    cursors = cursors_from_rows(rows, timedelta(hours=settings.backlog_sync_overlap_hours), now=now, notices=notices)
+    rows, healing = heal(gateway, rows, dry_run=dry_run)
+    _attach_notices(reports, notices, healing)
+    existing = index_by_key(rows)
     dupes = DuplicateFinder(rows, settings.backlog_dedupe_threshold)
-    writer = _Writer(gateway, policy, settings.backlog_scrub_pii, existing, dupes, dry_run, on_event or _ignore)
+    writer = _Writer(gateway, policy, settings.backlog_scrub_pii, existing, dupes, dry_run, on_event or _ignore, now)
     log.info("sync.start", rows=len(rows), sources=[n for n, _ in configured], dry_run=dry_run)
-    cursors = cursors_from_rows(rows, timedelta(hours=settings.backlog_sync_overlap_hours))
     runnable = _read_windows(configured, cursors, since, reports)
-    _read_and_write(runnable, reports, writer)
+    _read_and_write(runnable, reports, writer, deadline_s=settings.backlog_source_deadline_s)
     result = SyncReport(
         sources=[reports[n] for n in names],
         notion_calls=gateway.calls.total - calls_before,
         notion_writes=gateway.calls.writes - writes_before,
         duration_s=time.monotonic() - started,
         dry_run=dry_run,
+        healing=healing,
     )
     log.info(
         "sync.done",
         **result.totals(),
+        healed=len(healing.trashed),
         notion_calls=result.notion_calls,
         notion_writes=result.notion_writes,
         duration_s=round(result.duration_s, 2),
         exit_code=result.exit_code,
     )
     return result
+
+
+def index_by_key(rows: Sequence[Row]) -> dict[str, Row]:
+    """Source Key -> its row; where a key still has several (healing failed, or a dry run), the oldest."""
+    copies: dict[str, list[Row]] = {}
+    for row in rows:
+        if row.source_key:
+            copies.setdefault(row.source_key, []).append(row)
+    return {key: oldest(group) for key, group in copies.items()}
+
+
+def _attach_notices(reports: dict[str, SourceReport], notices: dict[str, list[str]], healing: HealReport) -> None:
+    """Cursor and healing lines go under their source's line of the summary (keys read `<source>:<id>`)."""
+    by_label = {SourceName(name).label: report for name, report in reports.items()}
+    for label, lines in notices.items():
+        if label in by_label:
+            by_label[label].notices.extend(lines)
+    for line in healing.lines:
+        for name, report in reports.items():
+            if f" {name}:" in line:
+                report.notices.append(line)
+                break
 
 
 def _configured_connectors(
@@ -200,7 +274,7 @@ def _configured_connectors(
 
 def _read_windows(
     configured: Sequence[tuple[str, Connector]],
-    cursors: dict[str, datetime],
+    cursors: dict[str, datetime | None],
     since: datetime | None,
     reports: dict[str, SourceReport],
 ) -> list[tuple[str, Connector, datetime | None]]:
@@ -214,24 +288,48 @@ def _read_windows(
 
 
 def _read_and_write(
-    runnable: Sequence[tuple[str, Connector, datetime | None]], reports: dict[str, SourceReport], writer: _Writer
+    runnable: Sequence[tuple[str, Connector, datetime | None]],
+    reports: dict[str, SourceReport],
+    writer: _Writer,
+    *,
+    deadline_s: float,
 ) -> None:
-    """Read every source concurrently; write each source in turn, in the order given, once its read ended."""
-    with ThreadPoolExecutor(max_workers=max(1, len(runnable)), thread_name_prefix="source") as pool:
-        futures = {name: pool.submit(_read_source, conn, start) for name, conn, start in runnable}
-        for name, connector, _start in runnable:
+    """Read every source concurrently; write each one as soon as its read ended, whichever ends first. A source
+    still reading at the deadline is reported as timed out and left behind (its thread is a daemon)."""
+    deadline = time.monotonic() + deadline_s
+    pending = {_start_read(name, conn, start): (name, conn) for name, conn, start in runnable}
+    order = {future: index for index, future in enumerate(pending)}  # reads ending together: the order given
+    while pending:
+        done, _ = wait(list(pending), timeout=max(0.0, deadline - time.monotonic()), return_when=FIRST_COMPLETED)
+        if not done:
+            for name, connector in pending.values():
+                _timed_out(reports[name], connector, deadline_s)
+            return
+        for future in sorted(done, key=order.__getitem__):
+            name, connector = pending.pop(future)
             writer.emit("source_started", {"source": name})
-            signals, error = futures[name].result()
+            signals, error = future.result()
             report = reports[name]
             _record_read(report, connector, error, kept=len(signals))
             _write_source(report, _latest_per_key(signals), writer)
             writer.emit("source_done", {"source": name, "report": report})
 
 
+def _timed_out(report: SourceReport, connector: Connector, deadline_s: float) -> None:
+    report.status = "failed"
+    report.source_calls = connector.calls
+    report.message = (
+        f"timed out after {deadline_s:g} s: nothing of it was written this run (the next sync reads it again); "
+        "BACKLOG_SOURCE_DEADLINE_S sets the limit"
+    )
+    report.problems.extend(report.notices)
+    log.error("sync.source_timed_out", source=report.source, deadline_s=deadline_s)
+
+
 def _record_read(report: SourceReport, connector: Connector, error: Exception | None, *, kept: int) -> None:
     """What the read of one source left for its report line and the log: calls, skipped rows, notices, failure."""
     report.source_calls = connector.calls
-    report.problems = [str(p) for p in connector.problems] + list(connector.notices)
+    report.problems = [str(p) for p in connector.problems] + list(connector.notices) + report.notices
     report.skipped = len(connector.problems)
     for problem in connector.problems:
         _log_problem(problem)
@@ -248,20 +346,40 @@ def _log_problem(problem: RowProblem) -> None:
 
 
 def _write_source(report: SourceReport, signals: list[Signal], writer: _Writer) -> None:
-    """Upsert one source's signals: known rows in one batch, new rows one by one (to link duplicates among them)."""
+    """Upsert one source's signals in cursor order (oldest first), so that a kill at any point leaves nothing
+    unwritten behind the newest Last Seen; new rows one by one (to link duplicates among them)."""
     calls_before = writer.gateway.calls.total
     report.fetched = len(signals)
-    writes = [signal_to_write(s, writer.policy, scrub=writer.scrub) for s in signals]
-    known = [w for w in writes if w.source_key in writer.existing]
-    new = [w for w in writes if w.source_key not in writer.existing]
-    if known:
-        result = writer.gateway.upsert(known, existing=writer.existing, dry_run=writer.dry_run)
-        report.would_update = [writer.existing[key].values.get("Name") or key for key, _ in result.updated]
-        _count(report, result)
-    for index, write in enumerate(new, start=1):
+    ordered = sorted(signals, key=lambda s: s.updated_at)
+    new_total = sum(1 for s in ordered if s.source_key not in writer.existing)
+    created = 0
+    for signal in ordered:
+        _flag_date(report, signal, writer.now)
+        write = signal_to_write(signal, writer.policy, scrub=writer.scrub)
+        if write.source_key in writer.existing:
+            result = writer.gateway.upsert([write], existing=writer.existing, dry_run=writer.dry_run)
+            report.would_update += [writer.existing[key].values.get("Name") or key for key, _ in result.updated]
+            _count(report, result)
+            continue
         _create(report, write, writer)
-        writer.emit("progress", {"source": report.source, "done": index, "total": len(new)})
+        created += 1
+        writer.emit("progress", {"source": report.source, "done": created, "total": new_total})
     report.notion_calls = writer.gateway.calls.total - calls_before
+
+
+def _flag_date(report: SourceReport, signal: Signal, now: datetime) -> None:
+    """An item dated in the future (or before 1970) is imported, and named in the summary: its clock is wrong."""
+    when = signal.updated_at
+    if EPOCH <= when <= now:
+        return
+    side = "in the future" if when > now else "before 1970"
+    line = (
+        f"{signal.title[:80]!r} ({signal.source_key}) is dated {when.isoformat()}, {side}: imported, but it never "
+        "moves the cursor; check the source's clock or export"
+    )
+    report.notices.append(line)
+    report.problems.append(line)
+    log.warning("sync.odd_date", source=report.source, source_key=signal.source_key, updated_at=when.isoformat())
 
 
 def _create(report: SourceReport, write: RowWrite, writer: _Writer) -> None:

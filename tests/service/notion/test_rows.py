@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from service.notion.codecs import encode_property
+from service.notion.rows import RECHECK_WAITS_S
 from service.notion.schema import SYNC_OWNED
 from tests.fakes.faults import FaultyNotion, lost_answer, refused, timeout
 from tests.service.notion.support import (
@@ -43,8 +44,10 @@ def test_timeout_on_create_checks_then_resends(notion: FaultyNotion, sleeps: lis
     result = gateway.upsert([write_for("zendesk:9")], existing={})
     assert len(result.created) == 1
     assert len(rows_of(notion, data_source_id)) == 1
-    assert gateway.calls.by_endpoint()["pages.create"] == 2  # timeout (not applied), lookup found nothing, resent
-    assert gateway.calls.by_endpoint()["data_sources.query"] == 1
+    assert gateway.calls.by_endpoint()["pages.create"] == 2  # timeout (not applied), lookups found nothing, resent
+    # Asked again with growing waits before resending: a fresh page may be invisible to queries for a while.
+    assert gateway.calls.by_endpoint()["data_sources.query"] == 1 + len(RECHECK_WAITS_S)
+    assert set(RECHECK_WAITS_S) <= set(sleeps)
 
 
 def test_timeout_after_the_create_landed_is_recovered(notion: FaultyNotion, sleeps: list[float]) -> None:

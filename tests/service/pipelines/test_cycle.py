@@ -53,13 +53,10 @@ def test_sync_then_score_each_counted_and_shown_in_order(tmp_path: Path) -> None
     assert isinstance(score, ScoreReport)
     assert score.read == DEMO_TOTAL  # score read what sync had just written
     assert sum(s.notion_calls for s in result.steps) == total
-    assert shown.seen == [
-        "start sync",
-        *(f"sync {name}" for name in ("zendesk", "g2", "gong", "github", "discord")),
-        "done sync",
-        "start score",
-        "done score",
-    ]
+    assert shown.seen[0] == "start sync"
+    # Each source is shown once its rows are written, whichever source's read ended first.
+    assert sorted(shown.seen[1:6]) == sorted(f"sync {name}" for name in ("zendesk", "g2", "gong", "github", "discord"))
+    assert shown.seen[6:] == ["done sync", "start score", "done score"]
     assert shown.steps == result.steps
 
 

@@ -7,19 +7,24 @@ import json
 import re
 import signal
 import subprocess
+import threading
 import time
-from datetime import UTC, datetime, timedelta
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
-from service.notion.gateway import NotionGateway
+from service.notion.gateway import NotionGateway, Row, RowWrite
+from service.pipelines.heal import PM_OWNED
 from service.pipelines.sources import build_connector
-from service.pipelines.sync import SourceReport, SyncReport, run_sync
+from service.pipelines.sync import SourceReport, SyncReport, cursors_from_rows, run_sync
 from service.policy_file import load_policy
+from service.sandbox import Sandbox, SandboxTransport
 from service.settings import Settings
+from tests.fakes.faults import CHAOS, Clock, FaultyTransport, lost_answer, timeout
 from tests.fakes.sandbox_helpers import (
     DEMO_CONFIG,
     DEMO_DIR,
@@ -28,6 +33,7 @@ from tests.fakes.sandbox_helpers import (
     MALFORMED_G2_WHERE,
     backlog_command,
     demo_env,
+    no_sleep,
     sandbox_gateway,
     sandbox_settings,
     source_key_counts,
@@ -252,3 +258,235 @@ def test_sync_killed_mid_run_converges_without_duplicates(tmp_path: Path) -> Non
     assert sum(counts.values()) == DEMO_TOTAL
     assert max(counts.values()) == 1
     assert {key.split(":", 1)[0] for key in counts} == set(DEMO_ITEMS)
+
+
+# --- 7. faults, clocks, hung sources (issue 10) -------------------------------------------------------------------
+
+
+def sandbox_token(settings: Settings) -> str:
+    return settings.backlog_sandbox_token.get_secret_value()
+
+
+def faulty_gateway(settings: Settings, transport: FaultyTransport) -> NotionGateway:
+    return NotionGateway.from_settings(settings, transport=transport, sleep=no_sleep)
+
+
+def test_sync_at_ten_percent_faults_with_lost_answers_writes_each_item_once_and_keeps_pm_values(
+    tmp_path: Path,
+) -> None:
+    settings = sandbox_settings(tmp_path, notion_max_retries=4)
+    with sandbox_gateway(settings):
+        pass
+    box = Sandbox(settings.backlog_sandbox_path, token=sandbox_token(settings))
+    pool = (*CHAOS, lost_answer(502), lost_answer(500), timeout(applied=True))  # more of the faults that duplicate
+    transport = FaultyTransport(SandboxTransport(box), seed=11, rate=0.10, pool=pool)
+
+    with faulty_gateway(settings, transport) as gateway:
+        first = run_sync(settings, gateway, POLICY)
+    pm_values = pm_edit_every_row(settings)
+    with faulty_gateway(settings, transport) as gateway:
+        second = run_sync(settings, gateway, POLICY, since=datetime(2000, 1, 1, tzinfo=UTC))  # read everything
+
+    lost = [(method, path) for method, path, fault in transport.faults() if "applied" in fault]
+    assert ("POST", "pages") in lost, transport.faults()  # the seed does lose the answer of a create that landed
+    assert (first.exit_code, second.exit_code) == (0, 0)
+    counts = source_key_counts(settings)
+    assert sum(counts.values()) == DEMO_TOTAL
+    assert max(counts.values()) == 1
+    assert second.totals()["updated"] == DEMO_TOTAL  # every row rewritten under faults (stale hashes) ...
+    assert pm_owned_values(settings) == pm_values  # ... and not one PM-owned value changed
+
+
+def pm_edit_every_row(settings: Settings) -> dict[str, dict[str, object]]:
+    """A PM's edits on every row, and a stale Content Hash so that the next sync rewrites each row."""
+    with sandbox_gateway(settings, init=False) as gateway:
+        for index, row in enumerate(gateway.iter_rows()):
+            values = {"Effort": ["XS", "S", "M", "L", "XL"][index % 5], "Status": "Triaged", "Content Hash": "stale"}
+            gateway.update_properties(row.page_id, values)
+    return pm_owned_values(settings)
+
+
+def pm_owned_values(settings: Settings) -> dict[str, dict[str, object]]:
+    with sandbox_gateway(settings, init=False) as gateway:
+        return {str(r.source_key): {n: r.values.get(n) for n in PM_OWNED} for r in gateway.iter_rows()}
+
+
+def github_issue(number: int, updated: str, title: str | None = None) -> dict[str, object]:
+    return {
+        "number": number,
+        "title": title or f"Feature request number {number} for the voice agent",
+        "body": "Please add this.",
+        "labels": [{"name": "enhancement"}],
+        "createdAt": "2026-01-01T00:00:00Z",
+        "updatedAt": updated,
+        "url": f"https://github.com/acme/voice/issues/{number}",
+        "reactionGroups": [],
+        "author": {"login": "someone"},
+        "state": "OPEN",
+    }
+
+
+def test_future_and_year_one_items_are_imported_flagged_and_never_break_the_cursor(tmp_path: Path) -> None:
+    export = tmp_path / "issues.json"
+    issues = [
+        github_issue(1, "9999-12-31T23:59:59Z", "Dated in the future by a broken clock"),
+        github_issue(5, "2099-06-01T00:00:00Z"),
+        github_issue(2, "2026-11-20T10:00:00Z"),
+        github_issue(3, "0001-01-01T00:00:00Z", "Dated in year one by a bad export"),
+    ]
+    export.write_text(json.dumps(issues), encoding="utf-8")
+    settings = sandbox_settings(tmp_path, demo_exports=False, github_export_path=export)
+
+    first = sync(settings, sources=["github"])
+
+    github = by_source(first)["github"]
+    assert (github.status, github.created) == ("ok", 4)
+    assert any("Dated in the future" in n and "github:acme/voice#1" in n for n in github.notices)
+    assert any("year one" in n and "before 1970" in n for n in github.notices)
+    assert all(n in github.problems for n in github.notices)  # shown in the summary
+    # A new item older than the future one but newer than the rest is still read: the cursor stayed in the past.
+    issues.append(github_issue(4, "2026-11-21T10:00:00Z"))
+    export.write_text(json.dumps(issues), encoding="utf-8")
+
+    second = sync(settings, sources=["github"])
+
+    github = by_source(second)["github"]
+    assert github.since == datetime(2026, 11, 20, 10, tzinfo=UTC) - timedelta(hours=24)
+    assert github.created == 1
+    assert second.exit_code == 0
+    assert sum(source_key_counts(settings).values()) == 5
+
+
+def test_year_one_as_the_newest_date_means_read_everything() -> None:
+    row = Row("p", "", datetime.now(UTC), datetime.now(UTC), None, {"Source": "GitHub", "Last Seen": date(1, 1, 1)})
+    notices: dict[str, list[str]] = {}
+
+    cursors = cursors_from_rows([row], timedelta(hours=24), notices=notices)
+
+    assert cursors == {"GitHub": None}
+    assert "before 1970" in notices["GitHub"][0]
+
+
+def test_rows_are_written_oldest_first_so_a_kill_leaves_a_safe_cursor(tmp_path: Path) -> None:
+    export = tmp_path / "issues.json"
+    newest_first = [github_issue(n, f"2026-0{1 + n % 9}-1{n % 10}T00:00:00Z") for n in range(30, 0, -1)]
+    export.write_text(json.dumps(newest_first), encoding="utf-8")
+    settings = sandbox_settings(tmp_path, demo_exports=False, github_export_path=export)
+
+    sync(settings, sources=["github"])
+
+    with sandbox_gateway(settings, init=False) as gateway:
+        written = [r.values["Last Seen"] for r in gateway.iter_rows()]  # created_time order = write order
+    assert written == sorted(written)
+
+
+def hanging(release: threading.Event) -> httpx.MockTransport:
+    def handler(request: httpx.Request) -> httpx.Response:
+        release.wait(30)  # a source that stops answering
+        return httpx.Response(200, json=[])
+
+    return httpx.MockTransport(handler)
+
+
+def test_a_hung_source_times_out_while_the_others_are_written_as_soon_as_they_are_read(tmp_path: Path) -> None:
+    settings = sandbox_settings(tmp_path, github_repos=["acme/open-voice"], backlog_source_deadline_s=1.5)
+    release = threading.Event()
+    events: list[str] = []
+    started = time.monotonic()
+    try:
+        with sandbox_gateway(settings) as gateway:
+            report = run_sync(
+                settings,
+                gateway,
+                POLICY,
+                transports={"github": hanging(release)},
+                on_event=lambda kind, data: events.append(data["source"]) if kind == "source_done" else None,
+            )
+    finally:
+        release.set()
+
+    assert time.monotonic() - started < 10
+    sources = by_source(report)
+    assert sources["github"].status == "failed"
+    assert "timed out after 1.5 s" in sources["github"].message
+    assert "BACKLOG_SOURCE_DEADLINE_S" in sources["github"].message
+    assert sorted(events) == ["discord", "g2", "gong", "zendesk"]  # github, listed before discord, held nothing back
+    assert {name: s.created for name, s in sources.items() if name != "github"} == {
+        k: v for k, v in DEMO_ITEMS.items() if k != "github"
+    }
+    assert report.exit_code == 1
+
+
+def test_sync_heals_duplicates_a_racing_run_left_and_updates_go_to_the_oldest(tmp_path: Path) -> None:
+    settings = sandbox_settings(tmp_path)
+    sync(settings, sources=["zendesk"])
+    later = datetime.now(UTC) + timedelta(minutes=5)  # Notion's created_time has minute precision
+    box = Sandbox(settings.backlog_sandbox_path, token=sandbox_token(settings), wall_clock=lambda: later)
+    with NotionGateway.from_settings(settings, transport=SandboxTransport(box), sleep=no_sleep) as gateway:
+        rows = list(gateway.iter_rows())
+        oldest_id = rows[0].page_id
+        key = str(rows[0].source_key)
+        copy = gateway.upsert([RowWrite(key, {"Name": "copy", "Source": "Zendesk"}, {"Status": "New"})], existing={})
+        gateway.update_properties(copy.created[0][1], {"Effort": "L", "Content Hash": "stale"})
+
+    report = sync(settings, sources=["zendesk"])
+
+    assert any(key in line and "Effort" in line for line in report.healing.merged)
+    assert any(key in line for line in by_source(report)["zendesk"].notices)
+    counts = source_key_counts(settings)
+    assert counts[key] == 1
+    with sandbox_gateway(settings, init=False) as gateway:
+        kept = gateway.find_by_source_keys([key])[key]
+    assert kept.page_id == oldest_id
+    assert kept.values["Effort"] == "L"
+
+
+def lagging_gateway(settings: Settings, lag_s: float) -> tuple[NotionGateway, FaultyTransport, Clock]:
+    """A gateway on a sandbox whose query index lags `lag_s` behind writes; sleeping moves the sandbox's clock."""
+    clock = Clock(datetime.now(UTC))
+    box = Sandbox(settings.backlog_sandbox_path, token=sandbox_token(settings), wall_clock=clock, query_lag_s=lag_s)
+    transport = FaultyTransport(SandboxTransport(box))
+
+    def sleep(seconds: float) -> None:
+        clock.now += timedelta(seconds=seconds)
+
+    return NotionGateway.from_settings(settings, transport=transport, sleep=sleep), transport, clock
+
+
+def test_a_lost_create_answer_while_queries_lag_is_found_by_rechecking_not_created_again(tmp_path: Path) -> None:
+    settings = sandbox_settings(tmp_path)
+    with sandbox_gateway(settings):
+        pass
+    gateway, transport, _clock = lagging_gateway(settings, lag_s=3)
+    transport.fail("POST", "pages", lost_answer(502), times=3)
+
+    with gateway:
+        report = run_sync(settings, gateway, POLICY, sources=["zendesk"])
+
+    assert report.exit_code == 0
+    assert transport.count("POST", "pages") == DEMO_ITEMS["zendesk"]  # no create was sent twice
+    counts = source_key_counts(settings)
+    assert sum(counts.values()) == DEMO_ITEMS["zendesk"]
+    assert max(counts.values()) == 1
+
+
+def test_a_duplicate_left_by_a_lag_longer_than_the_rechecks_is_healed_by_the_next_sync(tmp_path: Path) -> None:
+    settings = sandbox_settings(tmp_path)
+    with sandbox_gateway(settings):
+        pass
+    gateway, transport, clock = lagging_gateway(settings, lag_s=600)
+    transport.fail("POST", "pages", lost_answer(502))
+    with gateway:
+        run_sync(settings, gateway, POLICY, sources=["zendesk"])
+    clock.now += timedelta(minutes=11)  # the index caught up: both copies are visible
+    with NotionGateway.from_settings(settings, transport=transport, sleep=no_sleep) as gateway:
+        assert max(Counter(str(r.source_key) for r in gateway.iter_rows()).values()) == 2
+
+    with NotionGateway.from_settings(settings, transport=transport, sleep=no_sleep) as gateway:
+        report = run_sync(settings, gateway, POLICY, sources=["zendesk"])
+
+    assert len(report.healing.trashed) == 1
+    with NotionGateway.from_settings(settings, transport=transport, sleep=no_sleep) as gateway:
+        counts = Counter(str(r.source_key) for r in gateway.iter_rows())
+    assert sum(counts.values()) == DEMO_ITEMS["zendesk"]
+    assert max(counts.values()) == 1
