@@ -17,11 +17,13 @@ from service.notion.session import JSON, PAGE_SIZE, NotionSession, chunks
 MAX_BLOCKS_PER_REQUEST = 100  # children per append / create
 
 
-def read_page(client: Client, session: NotionSession, page_id: str) -> JSON:
-    """One page object (properties, url, timestamps)."""
-    return session.call(
-        "pages.retrieve", functools.partial(client.pages.retrieve, page_id), write=False, what=f"reading page {page_id}"
-    )
+def read_page(
+    client: Client, session: NotionSession, page_id: str, *, filter_properties: list[str] | None = None
+) -> JSON:
+    """One page object (properties, url, timestamps); only `filter_properties` (ids) when given."""
+    extra = {"filter_properties": filter_properties} if filter_properties is not None else {}
+    send = functools.partial(client.pages.retrieve, page_id, **extra)
+    return session.call("pages.retrieve", send, write=False, what=f"reading page {page_id}")
 
 
 def block_text(block: JSON) -> str:

@@ -21,7 +21,7 @@ from service.notion.codecs import CodecError, decode_properties, encode_properti
 from service.notion.database import Database
 from service.notion.errors import NotionAuthError, NotionError, NotionUnavailableError
 from service.notion.pages import read_page
-from service.notion.schema import BY_NAME
+from service.notion.schema import BY_NAME, SCHEMA
 from service.notion.session import JSON, PAGE_SIZE, NotionSession, chunks
 
 log = get_logger(__name__)
@@ -166,7 +166,8 @@ class Rows:
         self, data_source_id: str, filter: JSON | None, sorts: list[JSON], what: str, status: _QueryStatus | None = None
     ) -> Iterator[JSON]:
         """Every page of one query (all cursors). `status.capped` tells whether Notion stopped at its cap."""
-        kwargs: JSON = {"page_size": PAGE_SIZE, "sorts": sorts}
+        # Exactly the properties rows are read for (on 2026-12-01 a query without them answers titles only).
+        kwargs: JSON = {"page_size": PAGE_SIZE, "sorts": sorts, "filter_properties": self._read_properties()}
         if filter is not None:
             kwargs["filter"] = filter
         method = functools.partial(self.client.data_sources.query, data_source_id)
@@ -236,7 +237,11 @@ class Rows:
         return found
 
     def get_row(self, page_id: str) -> Row:
-        return self.row(read_page(self.client, self.session, page_id))
+        return self.row(read_page(self.client, self.session, page_id, filter_properties=self._read_properties()))
+
+    def _read_properties(self) -> list[str]:
+        """The live ids of the schema's properties: what every row read asks Notion for."""
+        return self.database.filter_properties([spec.name for spec in SCHEMA])
 
     # --- writing
 
@@ -349,6 +354,7 @@ class Rows:
             what=f"creating the row {key}",
             recover=already_created,
         )
+        self.session.calls.count_blocks(1)  # every row is a page, i.e. a block (the free plan's cap counts them)
         return str(page["id"])
 
     def _landed(self, key: str) -> JSON | None:

@@ -14,13 +14,9 @@ from service.app.cli import app
 from service.settings import NOTION_API_VERSIONS
 from tests.fakes.sandbox_helpers import DEMO_CONFIG, DEMO_EXPORTS, DEMO_TOTAL, sandbox_gateway, sandbox_settings
 
-ROWS_PENDING = pytest.mark.xfail(strict=True, reason="rows.py filter_properties pending (integrator)")
 REACH, IMPACT = ("10", "5", "3", "1"), ("3", "2", "1", "0.5")
 CONFIDENCE, EFFORT = ("100%", "80%", "50%"), ("XS", "S", "M", "L", "XL")
-VERSION_PARAMS = [
-    pytest.param(name, marks=ROWS_PENDING) if name == "2026-12-01" else pytest.param(name)
-    for name in NOTION_API_VERSIONS
-]
+VERSION_PARAMS = [pytest.param(name) for name in NOTION_API_VERSIONS]
 
 
 def pm_inputs(source_key: str) -> dict[str, Any]:
