@@ -116,7 +116,8 @@ class SourceHTTP:
                 lambda: self._send_once(method, url, **kwargs), self.decide, on_retry=self._on_retry
             )
         except RetryExhaustedError as exc:
-            raise SourceUnavailableError(self.source, f"{method} {url} {exc}") from None
+            last = f": {exc.outcome}" if isinstance(exc.outcome, BaseException) and str(exc.outcome) else ""
+            raise SourceUnavailableError(self.source, f"{method} {url} {exc}{last}") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise self._transport_failure(exc) from None
         decision = self.decide(response)

@@ -33,6 +33,8 @@ def send_within(client: httpx.Client, request: httpx.Request, deadline_s: float)
     worker.start()
     if not outcome.done.wait(deadline_s):
         raise _exceeded(request, deadline_s)
+    if isinstance(outcome.error, httpx.TimeoutException) and not isinstance(outcome.error, DeadlineExceededError):
+        raise _exceeded(request, deadline_s) from outcome.error  # httpx's own timeout is the deadline too
     if outcome.error is not None:
         raise outcome.error
     assert outcome.response is not None  # set together with done when there is no error
