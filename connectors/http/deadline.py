@@ -72,10 +72,8 @@ def _fetch(client: httpx.Client, request: httpx.Request, start: float, deadline_
 
 
 def _exceeded(request: httpx.Request, deadline_s: float) -> DeadlineExceededError:
-    where = f"{request.method} {request.url.copy_with(query=None)}"
     return DeadlineExceededError(
-        f"{where} gave no complete answer within its total deadline of {deadline_s:g}s (BACKLOG_SOURCE_TIMEOUT_S)",
-        request=request,
+        f"no complete answer within the total deadline of {deadline_s:g}s (BACKLOG_SOURCE_TIMEOUT_S)", request=request
     )
 
 
