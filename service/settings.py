@@ -104,17 +104,13 @@ class Settings(BaseSettings):
         description="Lock file: one writing command (sync, score, report, run, serve's work) at a time per host.",
     )
     backlog_source_timeout_s: float = Field(
-        default=30.0,
-        gt=0,
-        description="Total deadline of one request to a source (connect + every byte of the answer).",
+        default=30.0, gt=0, description="Total deadline of one request to a source (connect + every byte of it)."
     )
     backlog_source_max_retries: int = Field(
         default=5, ge=0, description="Retries of one source request (5xx, timeouts, 429) before the source fails."
     )
     backlog_lock_wait_s: float = Field(
-        default=0.0,
-        ge=0,
-        description="How long a writing command waits for the host lock (BACKLOG_LOCK_PATH) before exiting 1.",
+        default=0.0, ge=0, description="Seconds a writing command waits for BACKLOG_LOCK_PATH before exiting 1."
     )
     backlog_sync_overlap_hours: float = Field(
         default=24.0, ge=0, description="Cursor overlap: sync re-reads this much before the newest Last Seen."
