@@ -134,3 +134,13 @@ def test_a_lost_append_answer_during_backlog_report_never_doubles_the_sprint_pag
     assert len(after) == len(before)
     assert after != before
     assert run_report(gateway, Policy(), sprint=3, start=date(2026, 12, 14)).page_action == "unchanged"
+
+
+def test_a_lost_delete_answer_while_clearing_a_page_still_leaves_the_wanted_content(
+    notion: FaultyNotion, sleeps: list[float]
+) -> None:
+    gateway = make_gateway(notion, sleeps)
+    page_id, _ = gateway.create_page(notion.sandbox.root_page_id, "Sprint 10", [paragraph(i) for i in range(3)])
+    notion.transport.fail("DELETE", r"blocks/.*", lost_answer(502))
+    gateway.replace_children(page_id, [paragraph(9)])
+    assert setup_gateway(notion).page_block_texts(page_id) == ["line 9"]
