@@ -29,7 +29,7 @@ from service.app.render import (
     render_settings,
     render_sync,
 )
-from service.notion import NotionError
+from service.notion import NotionAuthError, NotionError, NotionNotFoundError
 from service.pipelines.cycle import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, SprintTarget, report_exit_code, run_cycle
 from service.pipelines.demo import export_overrides, run_demo
 from service.pipelines.report import run_report
@@ -210,9 +210,12 @@ def serve(
     settings = load_settings()
     try:
         app_, worker = build_service(settings)
-    except (ConfigError, NotionError) as exc:
+    except (ConfigError, NotionAuthError, NotionNotFoundError) as exc:
         err.print(f"[red]serve:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_CONFIG) from None
+    except NotionError as exc:  # Notion down at start-up is not a setting to fix
+        err.print(f"[red]serve failed:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_FAILED) from None
     worker.start()
     uvicorn.run(app_, host=host, port=port, log_config=None, access_log=False)
     worker.stop()
