@@ -16,7 +16,7 @@ from pydantic import SecretStr
 
 from service.app import server
 from service.app.runlock import RunLock, RunLockHeldError
-from service.app.webhook import SyncRunner, sign
+from service.app.webhook import RescoreWorker, ServiceHooks, SyncRunner, create_app, sign
 from service.notion import NotionGateway
 from service.settings import Settings
 from tests.service.pipelines.test_score import no_sleep
@@ -118,3 +118,27 @@ def test_post_sync_is_coalesced_one_running_one_waiting() -> None:
     assert runner.runs == 2  # the first, and one for every request made while it ran
     assert runner.state == {"running": False, "pending": False}
     assert runner.request() == "started"
+
+
+def test_post_sync_answers_at_once_and_coalesces_through_the_api() -> None:
+    release = threading.Event()
+    runs: list[int] = []
+
+    def slow_sync() -> None:
+        runs.append(1)
+        release.wait(5)
+
+    settings = Settings(backlog_api_token=SecretStr("tok"))
+    app = create_app(settings, RescoreWorker(rescore=lambda _page: None), ServiceHooks(lambda: "bot", set, slow_sync))
+    auth = {"Authorization": "Bearer tok"}
+    with TestClient(app) as client:
+        began = time.monotonic()
+        answers = [client.post("/sync", headers=auth).json()["sync"] for _ in range(4)]
+        assert time.monotonic() - began < 1.0  # none of them waited for the sync
+        assert answers == ["started", "queued", "coalesced", "coalesced"]
+        assert client.get("/healthz").json()["sync"] == {"running": True, "pending": True}
+        release.set()
+        deadline = time.monotonic() + 5
+        while client.get("/healthz").json()["sync"]["running"] and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert len(runs) == 2
