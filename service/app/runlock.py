@@ -4,7 +4,8 @@
 all take the same lock, so two of them never write the same rows from one host at once. A second command waits
 up to BACKLOG_LOCK_WAIT_S (default: not at all), then exits 1 naming the lock file and its holder. The kernel
 releases the lock when the process dies (even on SIGKILL), so a crashed command never blocks the next one. The
-file holds the holder's pid, command and start time, only to make that message useful.
+file holds the holder's pid, command and start time while it is held (it is emptied on release), only to make
+that message useful.
 
 The lock is per host (a pod's `emptyDir`): two hosts can still race, which the sync's healing covers (see
 deploy/README.md).
@@ -35,7 +36,7 @@ class RunLock:
     def acquire(self, wait_s: float = 0.0) -> None:
         """Take the lock, waiting up to `wait_s` seconds for its holder; `RunLockHeldError` when it stays held."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        handle = self.path.open("a+", encoding="utf-8")
+        handle = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644), "r+", encoding="utf-8")
         give_up = time.monotonic() + wait_s
         while True:
             try:
@@ -45,11 +46,10 @@ class RunLock:
                 if time.monotonic() >= give_up:
                     raise self._held(handle, wait_s) from None
                 time.sleep(POLL_S)
-        handle.seek(0)
-        handle.truncate()
         since = datetime.now(UTC).isoformat(timespec="seconds")
-        handle.write(f"pid {os.getpid()}, command `backlog {self.command}`, since {since}")
-        handle.flush()
+        holder = f"pid {os.getpid()}, command `backlog {self.command}`, since {since}".encode()
+        os.pwrite(handle.fileno(), holder, 0)  # written in place, then cut: a reader never sees an empty file
+        os.ftruncate(handle.fileno(), len(holder))
         self._file = handle
 
     def _held(self, handle: IO[str], wait_s: float) -> RunLockHeldError:
@@ -66,6 +66,7 @@ class RunLock:
 
     def release(self) -> None:
         if self._file is not None:
+            os.ftruncate(self._file.fileno(), 0)  # no stale holder: the file names someone only while held
             fcntl.flock(self._file.fileno(), fcntl.LOCK_UN)
             self._file.close()
             self._file = None

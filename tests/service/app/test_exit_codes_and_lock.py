@@ -152,3 +152,12 @@ def test_a_command_waits_for_the_lock_up_to_backlog_lock_wait_s(
     result = CliRunner().invoke(app, ["score"])
     assert result.exit_code == 0, result.output
     assert time.monotonic() - began >= 0.3  # it waited for the holder, then worked
+
+
+def test_the_lock_file_names_its_holder_only_while_held(lock_path: Path) -> None:
+    lock = RunLock(lock_path, command="sync")
+    lock.acquire()
+    assert lock_path.read_text().startswith("pid ")
+    assert "command `backlog sync`" in lock_path.read_text()
+    lock.release()
+    assert lock_path.read_text() == ""  # a later reader never names a holder that has gone
