@@ -50,10 +50,13 @@ log = structlog.get_logger(__name__)
 
 @dataclass(frozen=True, kw_only=True)
 class SourceConfig:
-    """The slice of the settings one connector sees: its API base URL and its export file."""
+    """The slice of the settings one connector sees: its API base URL, its export file, how long and how often
+    to insist on one request (BACKLOG_SOURCE_TIMEOUT_S, BACKLOG_SOURCE_MAX_RETRIES)."""
 
     api_url: str = ""
     export_path: Path | None = None
+    timeout_s: float = 30.0
+    max_retries: int = 5
 
 
 Credentials = tuple[dict[str, str], httpx.Auth | tuple[str, str] | None]
@@ -132,7 +135,7 @@ class Connector(ABC):
     def is_configured(self) -> bool:
         return self.api_configured() or self.export_path is not None
 
-    def http(self, *, max_retries: int = 5) -> SourceHTTP:
+    def http(self, *, max_retries: int | None = None) -> SourceHTTP:
         headers, auth = self.credentials()
         rate = self.requests_per_second
         return SourceHTTP(
@@ -143,7 +146,8 @@ class Connector(ABC):
             auth=auth,
             setting_hint=self.setting_hints,
             decide=self.decide,
-            max_retries=max_retries,
+            max_retries=self.config.max_retries if max_retries is None else max_retries,
+            timeout_s=self.config.timeout_s,
             rate_limiter=RateLimiter(rate, clock=self.clock, sleep=self.sleep) if rate else None,
             budget=self.budget,
             transport=self.transport,

@@ -55,7 +55,8 @@ def github_rate_limits(response: httpx.Response) -> Decision | None:
 
     Primary limit: 403/429 with `x-ratelimit-remaining: 0` -> wait until `x-ratelimit-reset` (epoch seconds),
     measured against the response's `Date` so a skewed local clock cannot shorten the wait. Secondary limit:
-    `retry-after`, or a body saying "secondary rate limit" -> one minute. Any other 403 is a permission error.
+    `retry-after`, or a 403 body saying "secondary rate limit" -> one minute; a bare 429 -> the policy's
+    capped back-off. Any other 403 is a permission error.
     """
     status = response.status_code
     if status in (403, 429):
@@ -72,8 +73,10 @@ def github_rate_limits(response: httpx.Response) -> Decision | None:
         retry_after = retry_after_seconds(headers)
         if retry_after is not None:
             return Decision(ResponseAction.RATE_LIMITED, retry_after, "secondary rate limit")
-        if status == 429 or "rate limit" in response.text.lower():
+        if status == 403 and "rate limit" in response.text.lower():
             return Decision(ResponseAction.RATE_LIMITED, SECONDARY_LIMIT_WAIT_S, "secondary rate limit")
+        if status == 429:  # no wait named: the policy's capped exponential back-off, not a minute per retry
+            return Decision(ResponseAction.RATE_LIMITED, None, "rate limited without Retry-After")
     return None  # any other 403 is the table's: a permission error
 
 

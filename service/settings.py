@@ -113,7 +113,17 @@ class Settings(BaseSettings):
         description="Local cache (GitHub ETags). Losing it costs calls, never data.",
     )
     backlog_lock_path: Path = Field(
-        default=Path(".backlog/run.lock"), description="Lock file: one `backlog run` at a time per host."
+        default=Path(".backlog/run.lock"),
+        description="Lock file: one writing command (sync, score, report, run, serve's work) at a time per host.",
+    )
+    backlog_source_timeout_s: float = Field(
+        default=30.0, gt=0, description="Total deadline of one request to a source (connect + every byte of it)."
+    )
+    backlog_source_max_retries: int = Field(
+        default=5, ge=0, description="Retries of one source request (5xx, timeouts, 429) before the source fails."
+    )
+    backlog_lock_wait_s: float = Field(
+        default=0.0, ge=0, description="Seconds a writing command waits for BACKLOG_LOCK_PATH before exiting 1."
     )
     backlog_sync_overlap_hours: float = Field(
         default=24.0, ge=0, description="Cursor overlap: sync re-reads this much before the newest Last Seen."
@@ -197,6 +207,10 @@ class Settings(BaseSettings):
 
     # --- per-source slices: each connector sees its own settings only (the env names stay flat) -----------------
 
+    def _request_limits(self) -> dict[str, Any]:
+        """How long and how often every source's requests insist (one pair of settings for all sources)."""
+        return {"timeout_s": self.backlog_source_timeout_s, "max_retries": self.backlog_source_max_retries}
+
     def zendesk_config(self) -> ZendeskConfig:
         return ZendeskConfig(
             url=self.zendesk_url,
@@ -205,6 +219,7 @@ class Settings(BaseSettings):
             oauth_token=self.zendesk_oauth_token,
             tags=tuple(self.zendesk_tags),
             export_path=self.zendesk_export_path,
+            **self._request_limits(),
         )
 
     def g2_config(self) -> G2Config:
@@ -213,6 +228,7 @@ class Settings(BaseSettings):
             api_token=self.g2_api_token,
             product_id=self.g2_product_id,
             export_path=self.g2_export_path,
+            **self._request_limits(),
         )
 
     def gong_config(self) -> GongConfig:
@@ -222,6 +238,7 @@ class Settings(BaseSettings):
             access_key_secret=self.gong_access_key_secret,
             trackers=tuple(self.gong_trackers),
             export_path=self.gong_export_path,
+            **self._request_limits(),
         )
 
     def github_config(self) -> GitHubConfig:
@@ -232,6 +249,7 @@ class Settings(BaseSettings):
             labels=tuple(self.github_labels),
             cache_dir=self.backlog_cache_dir,
             export_path=self.github_export_path,
+            **self._request_limits(),
         )
 
     def discord_config(self) -> DiscordConfig:
@@ -240,6 +258,7 @@ class Settings(BaseSettings):
             bot_token=self.discord_bot_token,
             channel_ids=tuple(self.discord_channel_ids),
             export_path=self.discord_export_path,
+            **self._request_limits(),
         )
 
     def source_config(self, name: str) -> SourceConfig:

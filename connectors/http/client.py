@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import structlog
 
+from connectors.http.deadline import send_within
 from connectors.http.decide import DEFAULT_TABLE, Decision, Outcome, ResponseAction
 from connectors.http.errors import (
     ERROR_FOR,
@@ -66,6 +67,7 @@ class SourceHTTP:
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     max_wait_s: float = 300.0
+    backoff_budget_s: float = 60.0
     base_url_setting: str = ""
     calls: int = 0
     _client: httpx.Client | None = field(default=None, init=False, repr=False)
@@ -88,7 +90,13 @@ class SourceHTTP:
 
     @property
     def policy(self) -> RetryPolicy:
-        return RetryPolicy(max_retries=self.max_retries, max_wait_s=self.max_wait_s, sleep=self.sleep, clock=self.clock)
+        return RetryPolicy(
+            max_retries=self.max_retries,
+            max_wait_s=self.max_wait_s,
+            backoff_budget_s=self.backoff_budget_s,
+            sleep=self.sleep,
+            clock=self.clock,
+        )
 
     def close(self) -> None:
         if self._client is not None:
@@ -108,7 +116,8 @@ class SourceHTTP:
                 lambda: self._send_once(method, url, **kwargs), self.decide, on_retry=self._on_retry
             )
         except RetryExhaustedError as exc:
-            raise SourceUnavailableError(self.source, f"{method} {url} {exc}") from None
+            last = f": {exc.outcome}" if isinstance(exc.outcome, BaseException) and str(exc.outcome) else ""
+            raise SourceUnavailableError(self.source, f"{method} {url} {exc}{last}") from None
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             raise self._transport_failure(exc) from None
         decision = self.decide(response)
@@ -125,7 +134,8 @@ class SourceHTTP:
         if self.rate_limiter is not None:
             self.rate_limiter.acquire()
         self.calls += 1
-        return self.client.request(method, url, **kwargs)
+        request = self.client.build_request(method, url, **kwargs)
+        return send_within(self.client, request, self.timeout_s)  # a total deadline, not httpx's per-read one
 
     def _on_retry(self, decision: Decision, outcome: object, wait_s: float) -> None:
         if decision.action is ResponseAction.RATE_LIMITED and decision.wait_s and self.rate_limiter:
@@ -156,12 +166,23 @@ class SourceHTTP:
 
 
 def parse_json(source: str, response: httpx.Response) -> Any:
+    """The JSON body; an HTML page, an empty or a truncated body is a `MalformedPayloadError` naming the URL."""
     try:
         return response.json()
     except ValueError as exc:
-        raise MalformedPayloadError(
-            source, f"{response.request.url.copy_with(query=None)} returned non-JSON ({exc})"
-        ) from None
+        where = f"{response.request.method} {response.request.url.copy_with(query=None)}"
+        raise MalformedPayloadError(source, f"{where} returned {_not_json(response, exc)}, expected JSON") from None
+
+
+def _not_json(response: httpx.Response, exc: ValueError) -> str:
+    """What came back instead of JSON, in words an operator can act on."""
+    kind = response.headers.get("content-type", "").split(";")[0].strip() or "no content-type"
+    text = response.text.lstrip()
+    if "html" in kind or text[:1] == "<":
+        return f"an HTML page ({kind}, HTTP {response.status_code}): a proxy, a login page or a wrong base URL"
+    if not text:
+        return f"an empty body (HTTP {response.status_code})"
+    return f"truncated or invalid JSON ({len(response.content)} bytes, {exc})"
 
 
 def _error_detail(response: httpx.Response) -> str:

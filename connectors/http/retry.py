@@ -42,13 +42,16 @@ class _AgainError(Exception):
 
 @dataclass
 class RetryPolicy:
-    """How often and how long to insist. `max_wait_s` caps a server-requested wait (Retry-After)."""
+    """How often and how long to insist. `max_wait_s` caps a server-requested wait (Retry-After);
+    `backoff_budget_s` caps the sum of the waits the policy chose itself (a 429 without Retry-After backs off
+    0.5, 1, 2, 4 ... s, never more than this in total, rather than a fixed minute per retry)."""
 
     max_retries: int = 5
     base_s: float = 0.5
     cap_s: float = 30.0
     max_wait_s: float = 300.0
     deadline_s: float | None = None
+    backoff_budget_s: float | None = None
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
     jitter: Callable[[], float] = random.random
@@ -58,10 +61,19 @@ class RetryPolicy:
         base = min(self.base_s * 2.0 ** (attempt - 1), self.cap_s)
         return base / 2 + self.jitter() * base / 2
 
-    def wait_for(self, decision: Decision, attempt: int) -> float:
+    def wait_for(self, decision: Decision, attempt: int, spent_s: float = 0.0) -> float:
+        """The wait before attempt `attempt + 1`; `spent_s` is what this call's own back-offs slept already."""
         if decision.wait_s is not None:
             return min(decision.wait_s, self.max_wait_s)
-        return self.backoff(attempt)
+        wait = self.backoff(attempt)
+        if self.backoff_budget_s is not None:
+            wait = max(0.0, min(wait, self.backoff_budget_s - spent_s))
+        return wait
+
+    def budget_spent(self, decision: Decision, spent_s: float) -> bool:
+        """True when a self-chosen back-off has no budget left (a server-given wait is always honoured)."""
+        budget = self.backoff_budget_s
+        return decision.wait_s is None and budget is not None and spent_s >= budget
 
     def call(
         self,
@@ -101,6 +113,7 @@ class _Run(Generic[T]):
     on_retry: Callable[[Decision, object, float], None] | None
     attempts: int = 0
     may_have_landed: bool = False
+    backed_off_s: float = 0.0  # the sum of the waits the policy chose itself (not Retry-After)
     start: float = field(init=False)
 
     def __post_init__(self) -> None:
@@ -129,11 +142,18 @@ class _Run(Generic[T]):
     def stop(self, state: tenacity.RetryCallState) -> bool:
         deadline = self.policy.deadline_s
         out_of_time = deadline is not None and self.policy.clock() - self.start >= deadline
-        return state.attempt_number > self.policy.max_retries or out_of_time
+        again = _again_of(state)
+        no_budget = again is not None and self.policy.budget_spent(again.decision, self.backed_off_s)
+        return state.attempt_number > self.policy.max_retries or out_of_time or no_budget
 
     def wait(self, state: tenacity.RetryCallState) -> float:
         again = _again_of(state)
-        return self.policy.wait_for(again.decision, state.attempt_number) if again else self.policy.backoff(1)
+        if again is None:
+            return self.policy.backoff(1)
+        wait = self.policy.wait_for(again.decision, state.attempt_number, self.backed_off_s)
+        if again.decision.wait_s is None:
+            self.backed_off_s += wait
+        return wait
 
     def before_sleep(self, state: tenacity.RetryCallState) -> None:
         again = _again_of(state)

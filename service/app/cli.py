@@ -29,8 +29,8 @@ from service.app.render import (
     render_settings,
     render_sync,
 )
-from service.notion import NotionError
-from service.pipelines.cycle import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, SprintTarget, run_cycle
+from service.notion import NotionAuthError, NotionError, NotionNotFoundError
+from service.pipelines.cycle import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, SprintTarget, report_exit_code, run_cycle
 from service.pipelines.demo import export_overrides, run_demo
 from service.pipelines.report import run_report
 from service.pipelines.score import run_score
@@ -95,7 +95,7 @@ def init(
     options, leaves your extra properties alone, and names any property of the wrong type with the exact fix.
     Running it twice changes nothing.
     """
-    with command("init") as (_settings, gateway):
+    with command("init", exclusive=not dry_run) as (_settings, gateway):
         report = gateway.init_database(dry_run=dry_run)
         render_init(report, dry_run=dry_run)
     raise typer.Exit(EXIT_CONFIG if report.problems else EXIT_OK)
@@ -121,7 +121,7 @@ def sync(
     """
     check_sources(source)
     window_start = parse_since(since)
-    with command("sync") as (settings, gateway):
+    with command("sync", exclusive=not dry_run) as (settings, gateway):
         policy = policy_for(settings)
         gateway.database()
         with SyncProgress(err) as shown:
@@ -142,7 +142,7 @@ def score(
     Your inputs (Reach, Impact, Confidence, Effort, Severity, OKR, Strategic Override) are read, never written.
     Where Reach or Confidence is empty, a suggestion from the evidence is used and marked as such in Score Note.
     """
-    with command("score") as (settings, gateway):
+    with command("score", exclusive=not dry_run) as (settings, gateway):
         policy = policy_for(settings)
         gateway.database()
         report = run_score(gateway, policy, page_id=page, dry_run=dry_run)
@@ -167,12 +167,12 @@ def report(
     Re-running for the same sprint updates the same page; Sprints Waiting is counted once per sprint.
     """
     first_day = parse_start(start)
-    with command("report") as (settings, gateway):
+    with command("report", exclusive=not dry_run) as (settings, gateway):
         policy = policy_for(settings)
         gateway.database()
         result = run_report(gateway, policy, sprint=sprint, start=first_day, dry_run=dry_run, audience=audience)
         render_report(result, sprint=sprint, dry_run=dry_run, out_file=out_file)
-    raise typer.Exit(EXIT_OK)
+    raise typer.Exit(report_exit_code(result))
 
 
 @app.command()
@@ -210,9 +210,12 @@ def serve(
     settings = load_settings()
     try:
         app_, worker = build_service(settings)
-    except (ConfigError, NotionError) as exc:
+    except (ConfigError, NotionAuthError, NotionNotFoundError) as exc:
         err.print(f"[red]serve:[/red] {escape(str(exc))}")
         raise typer.Exit(EXIT_CONFIG) from None
+    except NotionError as exc:  # Notion down at start-up is not a setting to fix
+        err.print(f"[red]serve failed:[/red] {escape(str(exc))}")
+        raise typer.Exit(EXIT_FAILED) from None
     worker.start()
     uvicorn.run(app_, host=host, port=port, log_config=None, access_log=False)
     worker.stop()
@@ -263,7 +266,7 @@ def demo(
     demo_dir = find_demo_dir()
     target = SprintTarget(sprint, parse_start(start))
     summary = Path(".backlog/demo-summary.md")
-    with command("demo", overrides=export_overrides(demo_dir)) as (settings, gateway):
+    with command("demo", exclusive=True, overrides=export_overrides(demo_dir)) as (settings, gateway):
         if not gateway.is_sandbox:
             raise CommandError("`backlog demo` only runs on the local sandbox; unset NOTION_TOKEN")
         with DemoView(sprint=sprint, summary=summary) as view:

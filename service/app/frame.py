@@ -67,12 +67,13 @@ def command(
 ) -> Iterator[tuple[Settings, NotionGateway]]:
     """Settings and gateway for one command; known errors become exit codes; the call count is printed last.
 
-    `exclusive`: hold the run lock (BACKLOG_LOCK_PATH) for the whole command, taken before Notion is opened;
+    `exclusive`: hold the host lock (BACKLOG_LOCK_PATH) for the whole command, taken before Notion is opened
+    (every command that writes to Notion sets it);
     `overrides`: settings the command itself sets (the demo's export files)."""
     settings = load_settings(**(overrides or {}))
     with ExitStack() as stack:
         if exclusive:
-            stack.callback(hold_run_lock(settings).release)
+            stack.callback(hold_run_lock(settings, name).release)
         with _known_errors(name):
             gateway = NotionGateway.from_settings(settings)
             stack.callback(_close, gateway)
@@ -81,13 +82,14 @@ def command(
             yield settings, gateway
 
 
-def hold_run_lock(settings: Settings) -> RunLock:
-    """One `backlog run` at a time per host: a second one exits 1 at once, saying who holds the lock."""
-    lock = RunLock(settings.backlog_lock_path)
+def hold_run_lock(settings: Settings, name: str = "run") -> RunLock:
+    """One writing command at a time per host: a second one waits BACKLOG_LOCK_WAIT_S, then exits 1 saying
+    which lock file and who holds it."""
+    lock = RunLock(settings.backlog_lock_path, command=name)
     try:
-        lock.acquire()
+        lock.acquire(wait_s=settings.backlog_lock_wait_s)
     except RunLockHeldError as exc:
-        err.print(f"[yellow]backlog run:[/yellow] {escape(str(exc))}")
+        err.print(f"[yellow]backlog {name}:[/yellow] {escape(str(exc))}")
         raise typer.Exit(EXIT_FAILED) from None
     return lock
 

@@ -94,6 +94,8 @@ def render_report(result: ReportResult, *, sprint: int, dry_run: bool = False, o
         f"person-weeks), page {'would be ' if dry_run else ''}{result.page_action}: {result.page_url or '-'}; "
         f"{result.rows_written} rows updated"
     )
+    for page_id, message in result.failed:  # the exit code is 1: say which rows and why
+        err.print(f"  [red]row {escape(page_id)} not marked for sprint {sprint}:[/red] {escape(message)}")
 
 
 def render_pm_edits(report: PmEditsReport) -> None:

@@ -10,6 +10,9 @@ Notion's webhook contract (API 2025-09-03):
 
 The response is immediate; rescoring runs in one background worker that coalesces pending pages, so 50 events
 for one page cost one rescore. The worker uses the gateway, so it shares the process-wide Notion rate limiter.
+The event loop never waits on Notion: the handler's own lookups (the bot's id, the database ids) run in a
+thread, /healthz touches nothing but memory, and POST /sync hands its work to one thread (`SyncRunner`), at
+most one sync running and one waiting.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from typing import Any, TypeVar, cast
 from fastapi import FastAPI, Header, HTTPException, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, SecretStr
+from starlette.concurrency import run_in_threadpool
 
 from service.logging import Disclosed, get_logger
 from service.settings import Settings
@@ -139,6 +143,48 @@ class RescoreWorker:
         return self._thread is None or self._thread.is_alive()
 
 
+@dataclass
+class SyncRunner:
+    """POST /sync, coalesced and bounded: one sync runs in its own thread, at most one more waits for it, and any
+    further request joins the waiting one (it would read the same sources a moment later)."""
+
+    run: Callable[[], None]
+    runs: int = 0
+    _running: bool = False
+    _pending: bool = False
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def request(self) -> str:
+        """`started`, `queued` (runs after the current one) or `coalesced` (joined the queued one)."""
+        with self._lock:
+            if self._pending:
+                return "coalesced"
+            if self._running:
+                self._pending = True
+                return "queued"
+            self._running = True
+        threading.Thread(target=self._loop, name="sync", daemon=True).start()
+        return "started"
+
+    @property
+    def state(self) -> dict[str, bool]:
+        with self._lock:
+            return {"running": self._running, "pending": self._pending}
+
+    def _loop(self) -> None:
+        while True:
+            try:
+                self.run()
+                self.runs += 1
+            except Exception as exc:  # noqa: BLE001 - the service must survive a failed sync; it is logged
+                log.error("serve.sync_failed", error=str(exc))
+            with self._lock:
+                if not self._pending:
+                    self._running = False
+                    return
+                self._pending = False
+
+
 class RescoreRequest(BaseModel):
     page_id: str | None = None
 
@@ -177,21 +223,31 @@ def create_app(settings: Settings, worker: RescoreWorker, hooks: ServiceHooks) -
         version="0.1.0",
         description="Rescoring on demand for the backlog-candidates Notion database.",
     )
-    _add_health(app, worker)
+    syncs = SyncRunner(hooks.run_sync)
+    _add_health(app, worker, syncs)
     _add_notion_webhook(app, _secret(settings.notion_webhook_secret), worker, hooks)
-    _add_control_api(app, _secret(settings.backlog_api_token), worker, hooks)
+    _add_control_api(app, _secret(settings.backlog_api_token), worker, syncs)
     return app
 
 
-def _add_health(app: FastAPI, worker: RescoreWorker) -> None:
+def _add_health(app: FastAPI, worker: RescoreWorker, syncs: SyncRunner) -> None:
     @app.get("/healthz")
-    def healthz() -> dict[str, Any]:
-        """Liveness/readiness: the process answers and its worker is alive. Makes no Notion call."""
-        return {"status": "ok" if worker.alive else "degraded", "pending": len(worker.pending())}
+    async def healthz() -> dict[str, Any]:
+        """Liveness/readiness: the process answers and its worker is alive. Memory only: never waits on Notion
+        or on the worker, so a probe answers in milliseconds whatever a rescore or a sync is doing."""
+        status = "ok" if worker.alive else "degraded"
+        return {"status": status, "pending": len(worker.pending()), "sync": syncs.state}
 
 
 def _add_notion_webhook(app: FastAPI, secret: str | None, worker: RescoreWorker, hooks: ServiceHooks) -> None:
     once = _Once()
+
+    def decide_with_lookups(payload: dict[str, Any]) -> EventDecision:
+        return decide_event(
+            payload,
+            bot_user_id=once.get("bot", hooks.bot_user_id),
+            database_ids=once.get("db", hooks.database_ids),
+        )
 
     @app.post("/webhooks/notion")
     async def notion_webhook(request: Request) -> JSONResponse:
@@ -207,11 +263,8 @@ def _add_notion_webhook(app: FastAPI, secret: str | None, worker: RescoreWorker,
         _check_signature(secret, body, request.headers.get("x-notion-signature"))
         if not isinstance(payload, dict):
             raise HTTPException(400, "body is not a JSON object")
-        decision = decide_event(
-            payload,
-            bot_user_id=once.get("bot", hooks.bot_user_id),
-            database_ids=once.get("db", hooks.database_ids),
-        )
+        # The lookups may call Notion (and wait for a rescore holding the gateway): never on the event loop.
+        decision = await run_in_threadpool(decide_with_lookups, payload)
         log.info(
             "webhook.event",
             type=payload.get("type"),
@@ -262,7 +315,7 @@ def _check_signature(secret: str | None, body: bytes, header: str | None) -> Non
     raise HTTPException(401, "missing or invalid X-Notion-Signature")
 
 
-def _add_control_api(app: FastAPI, api_token: str | None, worker: RescoreWorker, hooks: ServiceHooks) -> None:
+def _add_control_api(app: FastAPI, api_token: str | None, worker: RescoreWorker, syncs: SyncRunner) -> None:
     def require_api_token(authorization: str | None) -> None:
         if not api_token:
             raise HTTPException(503, "BACKLOG_API_TOKEN is not set on the server; set it to enable this endpoint")
@@ -279,7 +332,8 @@ def _add_control_api(app: FastAPI, api_token: str | None, worker: RescoreWorker,
 
     @app.post("/sync", status_code=202)
     def sync(authorization: str | None = Header(default=None)) -> dict[str, Any]:
-        """Start a sync of every configured source in the background (then a rescore)."""
+        """Start a sync of every configured source in the background (then a rescore). Coalesced: while one runs,
+        one more is queued and further requests join it (`sync`: started, queued or coalesced)."""
         require_api_token(authorization)
-        threading.Thread(target=hooks.run_sync, name="sync", daemon=True).start()
-        return {"started": True}
+        outcome = syncs.request()
+        return {"started": outcome == "started", "sync": outcome}

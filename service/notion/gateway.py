@@ -222,9 +222,10 @@ class NotionGateway:
         """The link a person opens (Notion's, or the sandbox's HTML view)."""
         return self._pages.page_url(page_id)
 
-    def replace_children(self, page_id: str, blocks: list[JSON]) -> None:
-        """Delete the page's content and write `blocks` (a report page regenerated in place)."""
-        self._pages.replace_children(page_id, blocks)
+    def replace_children(self, page_id: str, blocks: list[JSON]) -> bool:
+        """Make the page's content `blocks` (a report page regenerated in place), compared over the whole page:
+        only what is missing is written, nothing when it matches already. True when something was written."""
+        return self._pages.replace_children(page_id, blocks)
 
 
 # Every name below was defined in this module before the split; grouped by the module that owns it now.

@@ -1,7 +1,10 @@
 """Pages and their content: child page lookups, page creation, appending and replacing blocks.
 
 The report writes its sprint page through these; a create that may have landed is found again by title
-before it is sent twice.
+before it is sent twice. Appends are idempotent too: before an append whose answer was lost is retried, the page's
+children are read and the chunk is sent again only when it is not there. A page's content is compared block by
+block over the whole page (`signature`), so rewriting a page that already shows the wanted blocks writes nothing,
+and a page that was doubled by an older version is rewritten whole.
 """
 
 from __future__ import annotations
@@ -30,6 +33,11 @@ def block_text(block: JSON) -> str:
     """The plain text of one block's own rich text ("" for blocks without text, such as dividers)."""
     payload = block.get(str(block.get("type", ""))) or {}
     return decode_rich_text(payload.get("rich_text") if isinstance(payload, dict) else None)
+
+
+def signature(block: JSON) -> tuple[str, str]:
+    """What identifies a block's content, the same for the block we send and the block Notion returns."""
+    return str(block.get("type", "")), block_text(block)
 
 
 def is_live_child_page(block: JSON) -> bool:
@@ -76,14 +84,29 @@ class Pages:
     def read(self, page_id: str) -> JSON:
         return read_page(self.client, self.session, page_id)
 
-    def append(self, block_id: str, blocks: Sequence[JSON]) -> None:
+    def append(self, block_id: str, blocks: Sequence[JSON], *, existing: int | None = None) -> None:
+        """Append `blocks` in chunks of 100. `existing`: how many children `block_id` has before (when known), so
+        a chunk whose answer was lost is recognised at its exact place before it is sent again."""
+        done = 0
         for chunk in chunks(blocks, MAX_BLOCKS_PER_REQUEST):
+            at = None if existing is None else existing + done
             self.session.call(
                 "blocks.children.append",
                 functools.partial(self.client.blocks.children.append, block_id, children=list(chunk)),
                 write=True,
                 what=f"adding {len(chunk)} block(s) to {block_id}",
+                recover=functools.partial(self._landed, block_id, list(chunk), at),
             )
+            done += len(chunk)
+
+    def _landed(self, block_id: str, chunk: list[JSON], at: int | None) -> JSON | None:
+        """A non-None answer when `chunk` is already on the page (at index `at`, or at its end when unknown)."""
+        children = self.list_children(block_id)
+        start = len(children) - len(chunk) if at is None else at
+        found = [signature(block) for block in children[start : start + len(chunk)]] if start >= 0 else []
+        if found == [signature(block) for block in chunk]:
+            return {"object": "list", "results": children[start : start + len(chunk)], "recovered": True}
+        return None
 
     def create_page(
         self, parent_page_id: str, title: str, blocks: list[JSON], *, icon: str | None = None
@@ -97,8 +120,11 @@ class Pages:
         if icon:
             kwargs["icon"] = {"type": "emoji", "emoji": icon}
 
+        recovered: list[bool] = []
+
         def already_created() -> JSON | None:
             page_id = self.find_child_page(parent_page_id, title)
+            recovered.append(page_id is not None)
             return None if page_id is None else self.read(page_id)
 
         page = self.session.call(
@@ -109,23 +135,37 @@ class Pages:
             recover=already_created,
         )
         page_id = str(page["id"])
-        self.append(page_id, blocks[MAX_BLOCKS_PER_REQUEST:])
+        if any(recovered):  # an earlier attempt made the page: complete what it holds, never add it twice
+            self.replace_children(page_id, blocks)
+        else:
+            self.append(page_id, blocks[MAX_BLOCKS_PER_REQUEST:], existing=len(blocks[:MAX_BLOCKS_PER_REQUEST]))
         return page_id, str(page.get("url", ""))
 
     def page_url(self, page_id: str) -> str:
         """The link a person opens (Notion's, or the sandbox's HTML view)."""
         return str(self.read(page_id).get("url", ""))
 
-    def replace_children(self, page_id: str, blocks: list[JSON]) -> None:
-        """Delete the page's content and write `blocks` (a report page regenerated in place)."""
-        for block in self.list_children(page_id):
+    def replace_children(self, page_id: str, blocks: list[JSON]) -> bool:
+        """Make the page's content `blocks`, checked over the whole page: nothing is written when it shows them
+        already, only the missing tail is appended when it holds their beginning (an interrupted write), else the
+        content is deleted and written again. True when something was written."""
+        current = self.list_children(page_id)
+        have = [signature(block) for block in current]
+        want = [signature(block) for block in blocks]
+        if have == want:
+            return False
+        if have and want[: len(have)] == have:
+            self.append(page_id, blocks[len(have) :], existing=len(have))
+            return True
+        for block in current:
             self.session.call(
                 "blocks.delete",
                 functools.partial(self.client.blocks.delete, str(block["id"])),
                 write=True,
                 what=f"clearing page {page_id}",
             )
-        self.append(page_id, blocks)
+        self.append(page_id, blocks, existing=0)
+        return True
 
 
-__all__ = ["MAX_BLOCKS_PER_REQUEST", "Pages", "block_text", "read_page"]
+__all__ = ["MAX_BLOCKS_PER_REQUEST", "Pages", "block_text", "read_page", "signature"]

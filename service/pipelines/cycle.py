@@ -17,7 +17,7 @@ from typing import Any, Protocol
 from scoring.policy import Policy
 from service.logging import get_logger
 from service.notion import NotionError, NotionGateway
-from service.pipelines.report import run_report
+from service.pipelines.report import ReportResult, run_report
 from service.pipelines.score import run_score
 from service.pipelines.sync import run_sync
 from service.settings import Settings
@@ -127,11 +127,16 @@ def score_step(gateway: NotionGateway, policy: Policy) -> Work:
     return work
 
 
+def report_exit_code(result: ReportResult) -> int:
+    """1 when a row could not be marked (named in the summary): the page alone is not the whole report."""
+    return EXIT_FAILED if result.failed else EXIT_OK
+
+
 def report_step(gateway: NotionGateway, policy: Policy, sprint: SprintTarget) -> Work:
     def work() -> tuple[object, int]:
         gateway.database()
         result = run_report(gateway, policy, sprint=sprint.number, start=sprint.start)
-        return result, EXIT_OK  # rows the report could not mark are logged; the page itself was written
+        return result, report_exit_code(result)
 
     return work
 

@@ -26,6 +26,7 @@ from scoring.score import score_backlog
 from scoring.summary import render_markdown
 from service.logging import get_logger
 from service.notion import NotionError, NotionGateway, Row
+from service.notion.pages import block_text
 from service.pipelines.mapping import row_to_candidate
 from service.pipelines.sprint_page import FINGERPRINT_PREFIX, SprintPage, render_sprint_page
 
@@ -75,10 +76,11 @@ def _find_sprint_page(gateway: NotionGateway, parent: str, sprint: int) -> str |
     return gateway.find_child_page(parent, prefix=f"Sprint {sprint} —")
 
 
-def _page_fingerprint(gateway: NotionGateway, page_id: str) -> str | None:
-    """The fingerprint the page's header callout carries (None for a page this service did not write)."""
+def _page_fingerprint(gateway: NotionGateway, page_id: str, page: SprintPage) -> str | None:
+    """The fingerprint the page's header callout carries (None for a page this service did not write, or whose
+    blocks below the header are not the ones fingerprinted: a doubled or half-written page is rewritten)."""
     texts = gateway.page_block_texts(page_id)
-    if texts and FINGERPRINT_PREFIX in texts[0]:
+    if texts and FINGERPRINT_PREFIX in texts[0] and texts[1:] == [block_text(block) for block in page.blocks]:
         return texts[0].split(FINGERPRINT_PREFIX, 1)[1].rstrip(")").strip()
     return None
 
@@ -145,7 +147,7 @@ def _write_page(gateway: NotionGateway, page: SprintPage, sprint: int, *, dry_ru
         new_id, url = gateway.create_page(parent, page.title, page.content, icon="🗓️")
         return _PageWrite(new_id, url, "created")
     url = gateway.page_url(page_id)
-    if _page_fingerprint(gateway, page_id) == page.fingerprint:
+    if _page_fingerprint(gateway, page_id, page) == page.fingerprint:
         return _PageWrite(page_id, url, "unchanged")
     if not dry_run:
         gateway.replace_children(page_id, page.content)
