@@ -12,7 +12,7 @@ from service.pipelines.report import ReportResult
 from service.pipelines.score import ScoreReport
 from service.pipelines.sync import SyncReport
 from service.policy_file import load_policy
-from tests.fakes.sandbox_helpers import DEMO_CONFIG, DEMO_TOTAL, sandbox_gateway, sandbox_settings
+from tests.fakes.sandbox_helpers import DEMO_CONFIG, DEMO_ITEMS, DEMO_TOTAL, sandbox_gateway, sandbox_settings
 
 POLICY = load_policy(DEMO_CONFIG, explicit=True)
 
@@ -55,7 +55,7 @@ def test_sync_then_score_each_counted_and_shown_in_order(tmp_path: Path) -> None
     assert sum(s.notion_calls for s in result.steps) == total
     assert shown.seen == [
         "start sync",
-        *(f"sync {name}" for name in ("zendesk", "g2", "gong", "github", "discord")),
+        *(f"sync {name}" for name in DEMO_ITEMS),
         "done sync",
         "start score",
         "done score",
