@@ -8,7 +8,7 @@ on-call needs to know at a glance: urgency, service, status and how long it last
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC
 from typing import Any, ClassVar
 from urllib.parse import urlencode
@@ -29,6 +29,10 @@ class OffsetPaginator(QueryParamPaginator):
     """PagerDuty's classic pagination: while `more` is true, the next page starts at `offset + limit`."""
 
     param: str = "offset"
+
+    def place(self, request: PageRequest, token: str) -> PageRequest:
+        """The whole query rides in the URL (httpx would drop a URL's query when params are given)."""
+        return replace(request, url=str(httpx.URL(request.url).copy_set_param(self.param, token)), params={})
 
     def next_token(self, response: httpx.Response, body: Any) -> str | None:
         if dig(body, ("more",)) is not True:
@@ -53,7 +57,7 @@ def duration_text(seconds: float | None) -> str:
     """`4380` -> `1h 13m`; None (still open) -> `still open`."""
     if seconds is None:
         return "still open"
-    minutes = max(0, round(seconds / 60))
+    minutes = max(0, int(seconds // 60))
     hours, minutes = divmod(minutes, 60)
     days, hours = divmod(hours, 24)
     parts = [
@@ -101,10 +105,10 @@ class PagerDutyConnector(Connector):
     # --- live API ---------------------------------------------------------------------------------------------
 
     def first_request(self, target: str, window: Window) -> PageRequest:
-        """`service_ids[]` repeats once per service: it rides in the URL, the paginated params stay a mapping."""
-        query = urlencode([("service_ids[]", sid) for sid in self.config.service_ids])
-        url = f"{self.endpoint}?{query}" if query else self.endpoint
-        return PageRequest(url=url, params=self.params(window))
+        """`service_ids[]` repeats once per service, so the query is written into the URL, not a params mapping."""
+        pairs = [("service_ids[]", sid) for sid in self.config.service_ids]
+        query = urlencode([*pairs, *((k, str(v)) for k, v in self.params(window).items())])
+        return PageRequest(url=f"{self.endpoint}?{query}")
 
     def params(self, window: Window) -> dict[str, str | int]:
         params: dict[str, str | int] = {"limit": self.page_size, "offset": 0, "sort_by": "created_at:asc"}
