@@ -96,7 +96,7 @@ def test_json_pages_export_and_csv_export(tmp_path: Path) -> None:
 def test_export_that_is_not_incidents_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "pd.json"
     path.write_text('{"services": []}', encoding="utf-8")
-    with pytest.raises(MalformedPayloadError, match="pd.json"):
+    with pytest.raises(MalformedPayloadError, match=r"pd\.json"):
         list(make(pagerduty_api_token=None, pagerduty_export_path=path).read(None))
 
 
