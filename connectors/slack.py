@@ -266,7 +266,7 @@ class SlackConnector(Connector):
             return []
         ok = path.exists() and (path.is_dir() or zipfile.is_zipfile(path))
         detail = f"{path} {'readable' if ok else 'is not a Slack export folder or .zip'}"
-        return [ProbeResult("export", ok, detail, "" if ok else "fix SLACK_EXPORT_PATH")]
+        return [ProbeResult("export file", ok, detail, "" if ok else "fix SLACK_EXPORT_PATH")]
 
     # --- doctor -----------------------------------------------------------------------------------------------
 

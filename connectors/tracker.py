@@ -8,8 +8,9 @@ row is typed Tech debt so the planner's tech-debt share sees it.
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from connectors.base import Connector, Credentials, SourceConfig
@@ -21,15 +22,20 @@ from connectors.text import first_line, parse_timestamp
 SHEET_DATE_FORMATS = ("%m/%d/%Y", "%m/%d/%Y %H:%M", "%d.%m.%Y", "%Y/%m/%d")
 
 
+# Role -> the sheet's column name, unless `[sources.tracker]` names another.
+DEFAULT_COLUMNS: Mapping[str, str] = MappingProxyType(
+    {"id": "ID", "title": "Title", "description": "Description", "owner": "Owner", "updated": "Updated"}
+)
+
+
 @dataclass(frozen=True, kw_only=True)
 class TrackerConfig(SourceConfig):
-    """TRACKER_EXPORT_PATH plus the column names of `[sources.tracker]`."""
+    """TRACKER_EXPORT_PATH plus the column names of `[sources.tracker]` (role -> column)."""
 
-    id_column: str = "ID"
-    title_column: str = "Title"
-    description_column: str = "Description"
-    owner_column: str = "Owner"
-    updated_column: str = "Updated"
+    columns: Mapping[str, str] = field(default_factory=lambda: dict(DEFAULT_COLUMNS))
+
+    def column(self, role: str) -> str:
+        return self.columns.get(role) or DEFAULT_COLUMNS[role]
 
 
 def sheet_date(value: str) -> datetime:
@@ -62,24 +68,12 @@ class TrackerConnector(Connector):
 
     def columns(self) -> dict[str, str]:
         """Role -> the header key of the column that holds it."""
-        c = self.config
-        names = {
-            "id": c.id_column,
-            "title": c.title_column,
-            "description": c.description_column,
-            "owner": c.owner_column,
-            "updated": c.updated_column,
-        }
-        return {role: header_key(name) for role, name in names.items()}
+        return {role: header_key(self.config.column(role)) for role in DEFAULT_COLUMNS}
 
     def export_records(self, export: ExportFile) -> Iterator[tuple[str, Any]]:
         columns = self.columns()
         for where, row in export.csv_rows():
-            missing = [
-                getattr(self.config, f"{role}_column")
-                for role in ("id", "title", "updated")
-                if columns[role] not in row
-            ]
+            missing = [self.config.column(role) for role in ("id", "title", "updated") if columns[role] not in row]
             if missing:
                 raise export.malformed(
                     f"no {', '.join(repr(m) for m in missing)} column in the header (found: {', '.join(row)});"
@@ -95,15 +89,17 @@ class TrackerConnector(Connector):
         item_id, title, description = row.get(col["id"], ""), row.get(col["title"], ""), row.get(col["description"], "")
         owner, updated = row.get(col["owner"], ""), row.get(col["updated"], "")
         if not item_id:
-            self.skip(where, f"the {self.config.id_column!r} cell is empty")
+            self.skip(where, f"the {self.config.column('id')!r} cell is empty")
             return None
         if not updated:
-            self.skip(where, f"item {item_id}: the {self.config.updated_column!r} cell is empty (when was it touched?)")
+            self.skip(
+                where, f"item {item_id}: the {self.config.column('updated')!r} cell is empty (when was it touched?)"
+            )
             return None
         try:
             when = sheet_date(updated)
         except ValueError as exc:
-            self.skip(where, f"item {item_id}: {self.config.updated_column}: {exc}")
+            self.skip(where, f"item {item_id}: {self.config.column('updated')}: {exc}")
             return None
         text = "\n\n".join(part for part in (description, f"Owner: {owner}" if owner else "") if part)
         return Signal(

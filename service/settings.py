@@ -322,15 +322,8 @@ class Settings(BaseSettings):
         )
 
     def tracker_config(self) -> TrackerConfig:
-        columns = self.sources_policy().tracker
-        return TrackerConfig(
-            id_column=columns.id,
-            title_column=columns.title,
-            description_column=columns.description,
-            owner_column=columns.owner,
-            updated_column=columns.updated,
-            export_path=self.tracker_export_path,
-        )
+        columns = self.sources_policy().tracker.model_dump()
+        return TrackerConfig(columns=columns, export_path=self.tracker_export_path)
 
     def source_config(self, name: str) -> SourceConfig:
         """The config slice of source `name` (one of `connectors.registry.CONNECTORS`)."""

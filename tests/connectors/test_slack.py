@@ -183,7 +183,7 @@ def test_doctor_probes_token_and_each_channel(httpx_mock: HTTPXMock) -> None:
 
     checks = source_checks(settings, "slack", None)
 
-    assert [(c.name, c.ok) for c in checks] == [("export", True), ("token", True), ("channel C07PILOTGLX", False)]
+    assert [(c.name, c.ok) for c in checks] == [("export file", True), ("token", True), ("channel C07PILOTGLX", False)]
     assert "wavelength-pilots.slack.com" in checks[1].detail
     assert "invite the bot" in checks[2].detail
 
