@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from pydantic import SecretStr
 
-from connectors.base import Connector, Credentials, Probe, SourceConfig
+from connectors.base import Connector, Credentials, Probe, ProbeResult, SourceConfig
 from connectors.cursor import Window
 from connectors.exports import ExportFile, header_key
 from connectors.http import NextURLPaginator, PageRequest, SourceConfigError
@@ -175,6 +175,15 @@ class SalesforceConnector(Connector):
         )
 
     # --- doctor -----------------------------------------------------------------------------------------------
+
+    def incomplete(self) -> ProbeResult | None:
+        token = self.config.access_token
+        if token is not None and token.get_secret_value() and not self.config.api_url:
+            fix = "set SALESFORCE_INSTANCE_URL to your My Domain URL, e.g. https://acme.my.salesforce.com"
+            return ProbeResult(
+                "instance", False, "SALESFORCE_ACCESS_TOKEN set but SALESFORCE_INSTANCE_URL missing", fix
+            )
+        return None
 
     def probes(self) -> list[Probe]:
         limits = f"/services/data/{self.config.api_version}/limits"

@@ -273,6 +273,12 @@ class SlackConnector(Connector):
     def probe_configured(self) -> bool:
         return self.config.bot_token is not None and bool(self.config.bot_token.get_secret_value())
 
+    def incomplete(self) -> ProbeResult | None:
+        if self.probe_configured() and not self.config.channel_ids:
+            fix = "set SLACK_CHANNEL_IDS to the pilot channels' ids (channel name > About > Channel ID)"
+            return ProbeResult("channels", False, "SLACK_BOT_TOKEN set but SLACK_CHANNEL_IDS empty", fix)
+        return None
+
     def probes(self) -> list[Probe]:
         token = Probe("token", "auth.test", _AUTH_FIX, _workspace_found)
         return [token] + [

@@ -25,10 +25,13 @@ from pytest_httpx import HTTPXMock
 from connectors.base import Connector
 from connectors.discord import DISCORD_EPOCH_MS, snowflake_after
 from connectors.http import MalformedPayloadError, SourceAuthError, SourceConfigError
+from connectors.registry import CONNECTORS
 from connectors.signal import Signal
+from service.pipelines.demo import export_overrides
 from service.pipelines.doctor import source_checks
 from service.pipelines.sources import build_connector
 from service.settings import Settings
+from tests import REPO_ROOT
 from tests.connectors.fake_time import FakeTime
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -695,3 +698,13 @@ def test_zendesk_bare_subdomain_is_one_url_for_sync_and_doctor(httpx_mock: HTTPX
     assert {str(request.url.copy_with(query=None)).split("/api/")[0] for request in httpx_mock.get_requests()} == {
         ZENDESK
     }
+
+
+def test_doctor_has_a_line_for_every_configured_source() -> None:
+    """`backlog doctor` iterates the registry: each source with its demo export configured shows a passing line."""
+    settings = Settings(**export_overrides(REPO_ROOT / "deploy" / "demo"))
+
+    lines = {name: source_checks(settings, name, None) for name in CONNECTORS}
+
+    assert set(lines) == {shape.name for shape in EXPORT_SHAPES}
+    assert all(checks and all(check.ok for check in checks) for checks in lines.values()), lines

@@ -13,6 +13,7 @@ from pytest_httpx import HTTPXMock
 
 from connectors.http import SourceAuthError, SourceConfigError
 from connectors.salesforce import SalesforceConnector, money
+from service.pipelines.doctor import source_checks
 from service.pipelines.sources import build_connector
 from service.settings import Settings
 from tests import REPO_ROOT
@@ -121,3 +122,13 @@ def test_report_without_opportunity_id_names_the_column(tmp_path: Path) -> None:
 def test_money() -> None:
     assert money(420000.0) == "$420,000"
     assert money(None) == "amount unknown"
+
+
+def test_doctor_says_what_is_missing_and_probes_the_token(httpx_mock: HTTPXMock) -> None:
+    half = source_checks(Settings(salesforce_access_token=TOKEN), "salesforce", None)
+    assert [(c.name, c.ok) for c in half] == [("instance", False)]
+    assert "SALESFORCE_INSTANCE_URL" in half[0].fix
+
+    httpx_mock.add_response(url=f"{INSTANCE}/services/data/v61.0/limits", json={"DailyApiRequests": {"Max": 15000}})
+    full = source_checks(Settings(salesforce_access_token=TOKEN, salesforce_instance_url=INSTANCE), "salesforce", None)
+    assert [(c.name, c.ok) for c in full] == [("token + API version", True)]

@@ -191,3 +191,9 @@ def test_doctor_probes_token_and_each_channel(httpx_mock: HTTPXMock) -> None:
 def test_text_and_links() -> None:
     assert slack_text("<!here> ping <#C1|general> &lt;3") == "@here ping #general <3"
     assert message_link(None, "C1", "1.2") is None
+
+
+def test_doctor_says_the_channels_are_missing() -> None:
+    checks = source_checks(Settings(slack_bot_token=TOKEN), "slack", None)
+    assert [(c.name, c.ok) for c in checks] == [("channels", False)]
+    assert "SLACK_CHANNEL_IDS" in checks[0].fix
