@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
-from datetime import UTC
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 from urllib.parse import urlencode
 
@@ -77,7 +77,8 @@ class PagerDutyConnector(Connector):
     base_url_setting = "PAGERDUTY_API_URL"
     export_setting = "PAGERDUTY_EXPORT_PATH"
     setting_hints: ClassVar[Mapping[int, str]] = {
-        400: "Check PAGERDUTY_SERVICE_IDS: each is a service id such as PIJ90N7 (Services > the service > its URL)",
+        400: "Check PAGERDUTY_SERVICE_IDS (service ids such as PIJ90N7); a cursor older than six months (PagerDuty's"
+        " longest range) needs one `backlog sync --since <a date within six months>`",
         401: "Check PAGERDUTY_API_TOKEN: PagerDuty rejected it (Integrations > API Access Keys > a read-only key)",
         403: "The PAGERDUTY_API_TOKEN may not read incidents; use a read-only account key or a user token with access",
         404: "Check PAGERDUTY_API_URL (https://api.pagerduty.com, or https://api.eu.pagerduty.com for EU accounts)",
@@ -116,6 +117,7 @@ class PagerDutyConnector(Connector):
             params["date_range"] = "all"  # without it PagerDuty answers the last month only
         else:
             params["since"] = window.first.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # inclusive: closed start
+            params["until"] = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")  # since..now, at most six months
         return params
 
     def where(self, target: str, page: int, index: int, record: Any) -> str:

@@ -44,6 +44,7 @@ def test_offset_pages_while_more(httpx_mock: HTTPXMock) -> None:
     first, second = httpx_mock.get_requests()
     assert first.url.params.get_list("service_ids[]") == ["PWHOOKS", "PRTGATE"]
     assert first.url.params["since"] == "2026-11-01T00:00:00Z"
+    assert first.url.params["until"] > first.url.params["since"]  # since..now
     assert first.headers["Authorization"] == f"Token token={TOKEN}"
     assert "version=2" in first.headers["Accept"]
     assert second.url.params["offset"] == "1"
