@@ -52,6 +52,19 @@ class SalesforceConfig(SourceConfig):
     loss_reason_field: str = "Loss_Reason__c"
 
 
+def id18(record_id: str) -> str:
+    """A 15-character record id (what reports show) as its 18-character form (what the API returns), so the same
+    deal read from a report and from the API has one Source Key. Other ids are returned unchanged."""
+    if len(record_id) != 15 or not record_id.isalnum():
+        return record_id
+    alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+    suffix = ""
+    for start in (0, 5, 10):
+        chunk = record_id[start : start + 5]
+        suffix += alphabet[sum(1 << bit for bit, char in enumerate(chunk) if "A" <= char <= "Z")]
+    return record_id + suffix
+
+
 def money(amount: float | None) -> str:
     """`120000.0` -> `$120,000`; None -> `amount unknown`."""
     return f"${amount:,.0f}" if amount is not None else "amount unknown"
@@ -208,7 +221,7 @@ class SalesforceConnector(Connector):
         updated: Any,
     ) -> Signal | None:
         """The one place a lost deal becomes a signal, so the API and the report CSV cannot drift apart."""
-        oid = str(opportunity_id or "").strip()
+        oid = id18(str(opportunity_id or "").strip())
         if not oid:
             self.skip(where, "opportunity has no Id")
             return None
@@ -276,4 +289,4 @@ def _number(value: Any, what: str) -> float | None:
         raise ValueError(f"{what} {value!r} is not a number") from None
 
 
-__all__ = ["LOST_TAGS", "SalesforceConfig", "SalesforceConnector", "money"]
+__all__ = ["LOST_TAGS", "SalesforceConfig", "SalesforceConnector", "id18", "money"]

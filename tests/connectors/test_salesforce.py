@@ -12,7 +12,7 @@ import pytest
 from pytest_httpx import HTTPXMock
 
 from connectors.http import SourceAuthError, SourceConfigError
-from connectors.salesforce import SalesforceConnector, money
+from connectors.salesforce import SalesforceConnector, id18, money
 from service.pipelines.doctor import source_checks
 from service.pipelines.sources import build_connector
 from service.settings import Settings
@@ -132,3 +132,10 @@ def test_doctor_says_what_is_missing_and_probes_the_token(httpx_mock: HTTPXMock)
     httpx_mock.add_response(url=f"{INSTANCE}/services/data/v61.0/limits", json={"DailyApiRequests": {"Max": 15000}})
     full = source_checks(Settings(salesforce_access_token=TOKEN, salesforce_instance_url=INSTANCE), "salesforce", None)
     assert [(c.name, c.ok) for c in full] == [("token + API version", True)]
+
+
+def test_a_report_15_character_id_is_the_api_18_character_id() -> None:
+    # Known pairs (Salesforce's case-safe id): the same deal from a report and from the API is one row.
+    assert id18("0068c00001XyZaB") == "0068c00001XyZaBAAV"
+    assert id18("001000000000000") == "001000000000000AAA"
+    assert id18("0068c00001XyZaBAAV") == "0068c00001XyZaBAAV"
