@@ -12,11 +12,16 @@ CONNECTORS: dict[str, str] = {
     "gong": "connectors.gong:GongConnector",
     "github": "connectors.github:GitHubConnector",
     "discord": "connectors.discord:DiscordConnector",
+    "slack": "connectors.slack:SlackConnector",
+    "salesforce": "connectors.salesforce:SalesforceConnector",
+    "trustpilot": "connectors.trustpilot:TrustpilotConnector",
+    "pagerduty": "connectors.pagerduty:PagerDutyConnector",
+    "tracker": "connectors.tracker:TrackerConnector",
 }
 
 
 def connector_class(name: str) -> type[Connector]:
-    """The connector class for `name` (zendesk, g2, gong, github, discord)."""
+    """The connector class for `name` (one of `CONNECTORS`)."""
     try:
         target = CONNECTORS[name.lower()]
     except KeyError:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from enum import StrEnum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -17,6 +17,11 @@ class SourceName(StrEnum):
     GONG = "gong"
     GITHUB = "github"
     DISCORD = "discord"
+    SLACK = "slack"
+    SALESFORCE = "salesforce"
+    TRUSTPILOT = "trustpilot"
+    PAGERDUTY = "pagerduty"
+    TRACKER = "tracker"
     MANUAL = "manual"
 
     @property
@@ -27,6 +32,11 @@ class SourceName(StrEnum):
             "gong": "Gong",
             "github": "GitHub",
             "discord": "Discord",
+            "slack": "Slack",
+            "salesforce": "Salesforce",
+            "trustpilot": "Trustpilot",
+            "pagerduty": "PagerDuty",
+            "tracker": "Tech-debt tracker",
         }.get(self.value, "Manual")
 
     @classmethod
@@ -69,6 +79,10 @@ class Signal(BaseModel):
     rating: float | None = None
     created_at: datetime
     updated_at: datetime
+    # A lost deal's numbers (Salesforce), so a summary can quote "lost 3 deals worth $420k to latency".
+    amount: float | None = None
+    probability: float | None = None
+    close_date: date | None = None
     # Extra labels for the scorer (e.g. "competitive-loss", "churn-risk"); written into nothing PM-owned.
     tags: tuple[str, ...] = ()
 

@@ -83,6 +83,29 @@ class Capacity(_Frozen):
     zombie_after_sprints: int = 3
 
 
+class SlackSource(_Frozen):
+    """`[sources.slack.channels]`: Slack channel id -> the account whose pilot channel it is (the row's Customer)."""
+
+    channels: dict[str, str] = Field(default_factory=dict)
+
+
+class TrackerSource(_Frozen):
+    """`[sources.tracker]`: the tech-debt spreadsheet's column names (its CSV export's header row)."""
+
+    id: str = "ID"
+    title: str = "Title"
+    description: str = "Description"
+    owner: str = "Owner"
+    updated: str = "Updated"
+
+
+class Sources(_Frozen):
+    """`[sources.*]`: what a connector needs from the policy file (read by the settings' config slices)."""
+
+    slack: SlackSource = Field(default_factory=SlackSource)
+    tracker: TrackerSource = Field(default_factory=TrackerSource)
+
+
 class Policy(_Frozen):
     """Everything `backlog.toml` can say. `framework` chooses RICE (default) or ICE (seed 003)."""
 
@@ -92,3 +115,4 @@ class Policy(_Frozen):
     strategy: Strategy = Field(default_factory=Strategy)
     segments: Segments = Field(default_factory=Segments)
     capacity: Capacity = Field(default_factory=Capacity)
+    sources: Sources = Field(default_factory=Sources)

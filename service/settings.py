@@ -8,10 +8,11 @@ Notion sandbox; no source credentials and no export file means that source is sk
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from connectors.base import SourceConfig
@@ -19,7 +20,13 @@ from connectors.discord import DiscordConfig
 from connectors.g2 import G2Config
 from connectors.github import GitHubConfig
 from connectors.gong import GongConfig
+from connectors.pagerduty import PagerDutyConfig
+from connectors.salesforce import SalesforceConfig
+from connectors.slack import SlackConfig
+from connectors.tracker import TrackerConfig
+from connectors.trustpilot import TrustpilotConfig
 from connectors.zendesk import ZendeskConfig
+from scoring.policy import Sources
 
 NOTION_API_URL = "https://api.notion.com"
 DEFAULT_SECRETS_DIR = "/run/secrets/backlog"
@@ -180,11 +187,68 @@ class Settings(BaseSettings):
     discord_channel_ids: CommaList = Field(default_factory=list, description="Text or forum channel ids.")
     discord_export_path: Path | None = Field(default=None, description="DiscordChatExporter JSON export.")
 
+    # --- Slack (enterprise pilot channels) ------------------------------------------------------------------
+    slack_api_url: str = Field(default="https://slack.com/api", description="Slack Web API base URL.")
+    slack_bot_token: SecretStr | None = Field(
+        default=None, description="Slack bot token (xoxb-; scopes channels:history, groups:history)."
+    )
+    slack_channel_ids: CommaList = Field(default_factory=list, description="Pilot channel ids (C0123ABCD,...).")
+    slack_export_path: Path | None = Field(
+        default=None, description="Slack workspace export: its folder or .zip (channels.json + <channel>/<day>.json)."
+    )
+    slack_workspace_url: str | None = Field(
+        default=None, description="e.g. https://acme.slack.com: message links of an export (the API asks auth.test)."
+    )
+
+    # --- Salesforce (lost deals) -----------------------------------------------------------------------------
+    salesforce_instance_url: str | None = Field(default=None, description="e.g. https://acme.my.salesforce.com")
+    salesforce_access_token: SecretStr | None = Field(default=None, description="Salesforce OAuth access token.")
+    salesforce_api_version: str = Field(default="v61.0", description="REST API version of the query endpoint.")
+    salesforce_loss_reason_field: str = Field(
+        default="Loss_Reason__c", description="API name of the Opportunity field holding the loss reason."
+    )
+    salesforce_export_path: Path | None = Field(default=None, description="Salesforce report of lost deals (CSV).")
+
+    # --- Trustpilot (reviews) --------------------------------------------------------------------------------
+    trustpilot_api_url: str = Field(default="https://api.trustpilot.com", description="Trustpilot API base URL.")
+    trustpilot_api_key: SecretStr | None = Field(default=None, description="Trustpilot API key (header apikey).")
+    trustpilot_business_unit_id: str | None = Field(default=None, description="Business unit whose reviews are read.")
+    trustpilot_export_path: Path | None = Field(default=None, description="Trustpilot Business reviews CSV export.")
+
+    # --- PagerDuty (on-call incidents) -----------------------------------------------------------------------
+    pagerduty_api_url: str = Field(default="https://api.pagerduty.com", description="PagerDuty REST API base URL.")
+    pagerduty_api_token: SecretStr | None = Field(default=None, description="PagerDuty REST API token (read-only).")
+    pagerduty_service_ids: CommaList = Field(default_factory=list, description="Only incidents of these services.")
+    pagerduty_export_path: Path | None = Field(
+        default=None, description="PagerDuty incidents: JSON of /incidents pages or the incidents CSV."
+    )
+
+    # --- Tech-debt tracker (engineering's spreadsheet) -------------------------------------------------------
+    tracker_export_path: Path | None = Field(
+        default=None, description="Tech-debt spreadsheet as CSV; columns in backlog.toml [sources.tracker]."
+    )
+
     _split = field_validator(
-        "zendesk_tags", "gong_trackers", "github_repos", "github_labels", "discord_channel_ids", mode="before"
+        "zendesk_tags",
+        "gong_trackers",
+        "github_repos",
+        "github_labels",
+        "discord_channel_ids",
+        "slack_channel_ids",
+        "pagerduty_service_ids",
+        mode="before",
     )(_split_commas)
 
-    @field_validator("notion_api_url", "g2_api_url", "gong_api_url", "github_api_url", "discord_api_url")
+    @field_validator(
+        "notion_api_url",
+        "g2_api_url",
+        "gong_api_url",
+        "github_api_url",
+        "discord_api_url",
+        "slack_api_url",
+        "trustpilot_api_url",
+        "pagerduty_api_url",
+    )
     @classmethod
     def _strip_slash(cls, value: str) -> str:
         return value.rstrip("/")
@@ -261,14 +325,67 @@ class Settings(BaseSettings):
             **self._request_limits(),
         )
 
+    def sources_policy(self) -> Sources:
+        """`[sources.*]` of BACKLOG_CONFIG; defaults when the file is absent or unreadable (loading the policy
+        reports those errors, naming the file, before any source is read)."""
+        try:
+            data = tomllib.loads(self.backlog_config.read_text(encoding="utf-8"))
+            return Sources.model_validate(data.get("sources", {}))
+        except (OSError, tomllib.TOMLDecodeError, ValidationError, AttributeError):
+            return Sources()
+
+    def slack_config(self) -> SlackConfig:
+        return SlackConfig(
+            api_url=self.slack_api_url,
+            bot_token=self.slack_bot_token,
+            channel_ids=tuple(self.slack_channel_ids),
+            workspace_url=(self.slack_workspace_url or "").rstrip("/") or None,
+            channel_accounts=dict(self.sources_policy().slack.channels),
+            export_path=self.slack_export_path,
+        )
+
+    def salesforce_config(self) -> SalesforceConfig:
+        return SalesforceConfig(
+            api_url=(self.salesforce_instance_url or "").rstrip("/"),
+            access_token=self.salesforce_access_token,
+            api_version=self.salesforce_api_version.strip().strip("/"),
+            loss_reason_field=self.salesforce_loss_reason_field.strip(),
+            export_path=self.salesforce_export_path,
+        )
+
+    def trustpilot_config(self) -> TrustpilotConfig:
+        return TrustpilotConfig(
+            api_url=self.trustpilot_api_url,
+            api_key=self.trustpilot_api_key,
+            business_unit_id=self.trustpilot_business_unit_id,
+            export_path=self.trustpilot_export_path,
+        )
+
+    def pagerduty_config(self) -> PagerDutyConfig:
+        return PagerDutyConfig(
+            api_url=self.pagerduty_api_url,
+            api_token=self.pagerduty_api_token,
+            service_ids=tuple(self.pagerduty_service_ids),
+            export_path=self.pagerduty_export_path,
+        )
+
+    def tracker_config(self) -> TrackerConfig:
+        columns = self.sources_policy().tracker.model_dump()
+        return TrackerConfig(columns=columns, export_path=self.tracker_export_path)
+
     def source_config(self, name: str) -> SourceConfig:
-        """The config slice of source `name` (zendesk, g2, gong, github, discord)."""
+        """The config slice of source `name` (one of `connectors.registry.CONNECTORS`)."""
         builders = {
             "zendesk": self.zendesk_config,
             "g2": self.g2_config,
             "gong": self.gong_config,
             "github": self.github_config,
             "discord": self.discord_config,
+            "slack": self.slack_config,
+            "salesforce": self.salesforce_config,
+            "trustpilot": self.trustpilot_config,
+            "pagerduty": self.pagerduty_config,
+            "tracker": self.tracker_config,
         }
         try:
             return builders[name.lower()]()

@@ -40,7 +40,19 @@ class PropertySpec:
 
 
 STATUSES = ("New", "Triaged", "Scored", "Planned", "Blocked", "Icebox", "Merged", "Won't do", "Done")
-SOURCES = ("Zendesk", "G2", "Gong", "GitHub", "Discord", "Manual")
+SOURCES = (
+    "Zendesk",
+    "G2",
+    "Gong",
+    "GitHub",
+    "Discord",
+    "Slack",
+    "Salesforce",
+    "Trustpilot",
+    "PagerDuty",
+    "Tech-debt tracker",
+    "Manual",
+)
 SEGMENTS = ("Enterprise pilot", "Trial", "Free", "Internal", "Unknown")
 TYPES = ("Feature", "Bug", "Tech debt", "Reliability", "Compliance")
 SEVERITIES = ("P0", "P1", "P2")

@@ -39,6 +39,11 @@ EXPORTS = {
     "gong_export_path": "gong_calls.json",
     "github_export_path": "github_issues.json",
     "discord_export_path": "discord_export.json",
+    "slack_export_path": "slack_export",
+    "salesforce_export_path": "salesforce_lost_deals.csv",
+    "trustpilot_export_path": "trustpilot_reviews.csv",
+    "pagerduty_export_path": "pagerduty_incidents.json",
+    "tracker_export_path": "tech_debt_tracker.csv",
 }
 STEPS = ("init", "sync", "pm_edits", "score", "report")
 

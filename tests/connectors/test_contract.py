@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -24,10 +25,13 @@ from pytest_httpx import HTTPXMock
 from connectors.base import Connector
 from connectors.discord import DISCORD_EPOCH_MS, snowflake_after
 from connectors.http import MalformedPayloadError, SourceAuthError, SourceConfigError
+from connectors.registry import CONNECTORS
 from connectors.signal import Signal
+from service.pipelines.demo import export_overrides
 from service.pipelines.doctor import source_checks
 from service.pipelines.sources import build_connector
 from service.settings import Settings
+from tests import REPO_ROOT
 from tests.connectors.fake_time import FakeTime
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
@@ -63,6 +67,8 @@ class Shape:
     export: Callable[[list[int]], str]  # an export file holding records i
     full_page: int = 2  # records on a page that is followed by another
     preamble: list[Any] = field(default_factory=list)  # JSON answered before the pages (Discord's channel)
+    next_token: str = "t2"  # what the request after a page built with token "t2" carries (PagerDuty: an offset)
+    place: Callable[[Path, bytes], Path] | None = None  # writes an export that is not one file (Slack's folder)
 
 
 def _query(name: str) -> Callable[[httpx.Request], str | None]:
@@ -278,7 +284,261 @@ DISCORD_SHAPE = Shape(
     preamble=[{"id": CHANNEL, "type": 0, "guild_id": "42", "name": "feedback"}],
 )
 
-SHAPES = [ZENDESK_SHAPE, G2_SHAPE, GONG_SHAPE, GITHUB_SHAPE, DISCORD_SHAPE]
+# --- Slack ------------------------------------------------------------------------------------------------------
+
+SLACK_CHANNEL = "C07PILOTGLX"
+
+
+def slack_ts(i: int) -> str:
+    return f"{at(i).timestamp():.6f}"
+
+
+def slack_message(i: int) -> dict[str, Any]:
+    return {"type": "message", "user": "U07GLXPRIYA", "text": f"Message {i}: please add SSO", "ts": slack_ts(i)}
+
+
+def slack_place(tmp_path: Path, day_file: bytes) -> Path:
+    """Slack's workspace export layout: channels.json and one file per channel and day."""
+    root = tmp_path / "slack_export"
+    (root / "pilot-globex").mkdir(parents=True)
+    (root / "channels.json").write_text(json.dumps([{"id": SLACK_CHANNEL, "name": "pilot-globex"}]), encoding="utf-8")
+    (root / "pilot-globex" / "2026-11-02.json").write_bytes(day_file)
+    return root
+
+
+SLACK_SHAPE = Shape(
+    name="slack",
+    settings={"slack_bot_token": SECRET, "slack_channel_ids": [SLACK_CHANNEL]},
+    url_setting="SLACK_API_URL",
+    auth_setting="SLACK_BOT_TOKEN",
+    item=slack_message,
+    key=lambda i: f"{SLACK_CHANNEL}:{slack_ts(i)}",
+    page=lambda items, token: (
+        {
+            "ok": True,
+            "messages": items,
+            "has_more": token is not None,
+            "response_metadata": {"next_cursor": token or ""},
+        },
+        {},
+    ),
+    token_in=_query("cursor"),
+    window_in=_query("oldest"),
+    window_for=lambda since: f"{since.timestamp():.6f}",
+    export_name="slack_export",
+    export=lambda ids: json.dumps([slack_message(i) for i in ids], indent=4),
+    preamble=[{"ok": True, "url": "https://acme.slack.com/", "team": "Acme", "user": "backlog", "team_id": "T1"}],
+    place=slack_place,
+)
+
+# --- Salesforce -------------------------------------------------------------------------------------------------
+
+SALESFORCE = "https://acme.my.salesforce.com"
+
+
+def opportunity(i: int) -> dict[str, Any]:
+    oid = f"0068c00001XyZ{i:03d}AAV"
+    return {
+        "attributes": {"type": "Opportunity", "url": f"/services/data/v61.0/sobjects/Opportunity/{oid}"},
+        "Id": oid,
+        "Name": f"Deal {i}",
+        "Account": {"attributes": {"type": "Account"}, "Name": "Hooli"},
+        "StageName": "Closed Lost",
+        "Amount": 120000.0,
+        "Probability": 0,
+        "CloseDate": at(i).date().isoformat(),
+        "CreatedDate": at(0).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+        "LastModifiedDate": at(i).strftime("%Y-%m-%dT%H:%M:%S.000+0000"),
+        "Loss_Reason__c": "Lost to Vapi on latency",
+    }
+
+
+def salesforce_export(ids: list[int]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n", quoting=csv.QUOTE_ALL)
+    writer.writerow(
+        ["Opportunity Name", "Account Name", "Stage", "Amount", "Close Date", "Last Modified Date", "Loss Reason",
+         "Opportunity ID"]
+    )  # fmt: skip
+    for i in ids:
+        row = opportunity(i)
+        writer.writerow(
+            ["Deal", "Hooli", "Closed Lost", "USD 120,000.00", at(i).strftime("%m/%d/%Y"), iso(i), "Latency\nover 1s",
+             row["Id"]]
+        )  # fmt: skip
+    return out.getvalue()
+
+
+def _soql_since(request: httpx.Request) -> str | None:
+    found = re.search(r"LastModifiedDate >= (\S+)", request.url.params.get("q", ""))
+    return found.group(1) if found else None
+
+
+SALESFORCE_SHAPE = Shape(
+    name="salesforce",
+    settings={"salesforce_instance_url": SALESFORCE, "salesforce_access_token": SECRET},
+    url_setting="SALESFORCE_INSTANCE_URL",
+    auth_setting="SALESFORCE_ACCESS_TOKEN",
+    item=opportunity,
+    key=lambda i: str(opportunity(i)["Id"]),
+    page=lambda items, token: (
+        {
+            "totalSize": 3,
+            "done": token is None,
+            **({"nextRecordsUrl": f"/services/data/v61.0/query/01gD0000002HU6KIAW-{token}"} if token else {}),
+            "records": items,
+        },
+        {},
+    ),
+    token_in=lambda request: request.url.path.rsplit("-", 1)[-1],
+    window_in=_soql_since,
+    window_for=lambda since: since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    export_name="lost_deals.csv",
+    export=salesforce_export,
+)
+
+# --- Trustpilot -------------------------------------------------------------------------------------------------
+
+TRUSTPILOT = "https://api.trustpilot.com"
+
+
+def trustpilot_review(i: int) -> dict[str, Any]:
+    return {
+        "id": f"6728f1a2b4c5d60012e3f{i:03d}",
+        "consumer": {"id": "5d3e9a0b1c2f4e0011a2b3c4", "displayName": "Ana", "numberOfReviews": 3},
+        "stars": 4,
+        "title": f"Review {i}",
+        "text": "Please add SSO",
+        "language": "en",
+        "createdAt": at(i).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        "updatedAt": None,
+        "numberOfLikes": 0,
+        "status": "active",
+    }
+
+
+def trustpilot_export(ids: list[int]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["Review ID", "Review Created (UTC)", "Review Title", "Review Content", "Review Stars"])
+    for i in ids:
+        writer.writerow(
+            [trustpilot_review(i)["id"], at(i).strftime("%Y-%m-%d %H:%M:%S"), f"Review {i}", "SSO\nplease", 4]
+        )
+    return out.getvalue()
+
+
+TRUSTPILOT_SHAPE = Shape(
+    name="trustpilot",
+    settings={"trustpilot_api_key": SECRET, "trustpilot_business_unit_id": "5f4c2a9b8e1d3a0012ab34cd"},
+    url_setting="TRUSTPILOT_API_URL",
+    auth_setting="TRUSTPILOT_API_KEY",
+    item=trustpilot_review,
+    key=lambda i: str(trustpilot_review(i)["id"]),
+    page=lambda items, token: (
+        {
+            "links": [
+                {
+                    "href": f"{TRUSTPILOT}/v1/business-units/5f4c2a9b8e1d3a0012ab34cd/reviews?page={token}&perPage=100",
+                    "method": "GET",
+                    "rel": "next-page",
+                }
+            ]
+            if token
+            else [],
+            "reviews": items,
+        },
+        {},
+    ),
+    token_in=_query("page"),
+    window_in=_query("startDateTime"),
+    window_for=lambda since: since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    export_name="trustpilot.csv",
+    export=trustpilot_export,
+)
+
+# --- PagerDuty --------------------------------------------------------------------------------------------------
+
+
+def pd_incident(i: int) -> dict[str, Any]:
+    iid = f"Q1WHK{i:03d}"
+    return {
+        "id": iid,
+        "type": "incident",
+        "incident_number": 2000 + i,
+        "title": f"Webhook failures {i}",
+        "html_url": f"https://acme.pagerduty.com/incidents/{iid}",
+        "created_at": iso(i),
+        "updated_at": iso(i),
+        "status": "resolved",
+        "resolved_at": iso(i),
+        "urgency": "high",
+        "service": {"id": "PWHOOKS", "type": "service_reference", "summary": "Webhook Dispatcher"},
+    }
+
+
+PAGERDUTY_SHAPE = Shape(
+    name="pagerduty",
+    settings={"pagerduty_api_token": SECRET, "pagerduty_service_ids": ["PWHOOKS"]},
+    url_setting="PAGERDUTY_API_URL",
+    auth_setting="PAGERDUTY_API_TOKEN",
+    item=pd_incident,
+    key=lambda i: f"Q1WHK{i:03d}",
+    page=lambda items, token: (
+        {"incidents": items, "limit": 2, "offset": 0, "more": token is not None, "total": None},
+        {},
+    ),
+    token_in=_query("offset"),
+    window_in=_query("since"),
+    window_for=lambda since: since.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    export_name="incidents.json",
+    export=lambda ids: json.dumps([{"incidents": [pd_incident(i) for i in ids], "more": False}], indent=2),
+    next_token="2",  # offset 0 + limit 2
+)
+
+# --- Tech-debt tracker (export only: a spreadsheet has no API we read) -------------------------------------------
+
+
+def tracker_export(ids: list[int]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(["ID", "Title", "Description", "Owner", "Updated"])
+    for i in ids:
+        writer.writerow([f"TD-{i}", f"Debt {i}", "Slow\nbuild", "Amir", iso(i)])
+    return out.getvalue()
+
+
+def _no_api(*_args: Any) -> Any:
+    raise AssertionError("the tracker has no API")
+
+
+TRACKER_SHAPE = Shape(
+    name="tracker",
+    settings={},
+    url_setting="",
+    auth_setting="",
+    item=_no_api,
+    key=lambda i: f"TD-{i}",
+    page=_no_api,
+    token_in=_no_api,
+    window_in=_no_api,
+    window_for=_no_api,
+    export_name="tech_debt.csv",
+    export=tracker_export,
+)
+
+SHAPES = [
+    ZENDESK_SHAPE,
+    G2_SHAPE,
+    GONG_SHAPE,
+    GITHUB_SHAPE,
+    DISCORD_SHAPE,
+    SLACK_SHAPE,
+    SALESFORCE_SHAPE,
+    TRUSTPILOT_SHAPE,
+    PAGERDUTY_SHAPE,
+]
+EXPORT_SHAPES = [*SHAPES, TRACKER_SHAPE]
 
 
 @pytest.fixture(params=SHAPES, ids=[shape.name for shape in SHAPES])
@@ -314,7 +574,7 @@ def test_pagination_reads_every_page_to_the_end(shape: Shape, httpx_mock: HTTPXM
     first = list(range(shape.full_page))
     serve(httpx_mock, shape, [shape.page([shape.item(i) for i in first], "t2"), shape.page([shape.item(50)], None)])
     # Discord's next token is the first page's largest id; the others' is the one the page named.
-    expected_token = max(shape.key(i) for i in first) if shape.name == "discord" else "t2"
+    expected_token = max(shape.key(i) for i in first) if shape.name == "discord" else shape.next_token
     source = connector(shape, tmp_path, FakeTime())
 
     signals = list(source.read_api(None))
@@ -390,10 +650,15 @@ def test_malformed_payload_is_a_clear_error(shape: Shape, httpx_mock: HTTPXMock,
     assert "unexpected" in message  # what was found instead
 
 
+@pytest.mark.parametrize("shape", EXPORT_SHAPES, ids=[shape.name for shape in EXPORT_SHAPES])
 @pytest.mark.parametrize(("bom", "newline"), [("\ufeff", "\n"), ("", "\r\n"), ("\ufeff", "\r\n")])
 def test_export_with_bom_and_crlf_is_read(shape: Shape, tmp_path: Path, bom: str, newline: str) -> None:
-    path = tmp_path / shape.export_name
-    path.write_bytes((bom + shape.export([0, 1, 2]).replace("\n", newline)).encode("utf-8"))
+    content = (bom + shape.export([0, 1, 2]).replace("\n", newline)).encode("utf-8")
+    if shape.place is not None:
+        path = shape.place(tmp_path, content)
+    else:
+        path = tmp_path / shape.export_name
+        path.write_bytes(content)
     values: dict[str, Any] = {f"{shape.name}_export_path": path}
     source = build_connector(Settings(**values), shape.name)
 
@@ -433,3 +698,13 @@ def test_zendesk_bare_subdomain_is_one_url_for_sync_and_doctor(httpx_mock: HTTPX
     assert {str(request.url.copy_with(query=None)).split("/api/")[0] for request in httpx_mock.get_requests()} == {
         ZENDESK
     }
+
+
+def test_doctor_has_a_line_for_every_configured_source() -> None:
+    """`backlog doctor` iterates the registry: each source with its demo export configured shows a passing line."""
+    settings = Settings(**export_overrides(REPO_ROOT / "deploy" / "demo"))
+
+    lines = {name: source_checks(settings, name, None) for name in CONNECTORS}
+
+    assert set(lines) == {shape.name for shape in EXPORT_SHAPES}
+    assert all(checks and all(check.ok for check in checks) for checks in lines.values()), lines

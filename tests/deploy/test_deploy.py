@@ -675,5 +675,5 @@ def test_runtime_lock_is_the_full_lock_without_dev_tools() -> None:
 
 def test_settings_secrets_are_secretstr() -> None:
     """The Secret/.env checks above rely on this: every credential-like setting is a SecretStr."""
-    credential_like = {name for name in Settings.model_fields if re.search(r"token|secret|access_key", name)}
+    credential_like = {name for name in Settings.model_fields if re.search(r"token|secret|access_key|api_key", name)}
     assert credential_like == SECRET_SETTINGS

@@ -28,10 +28,28 @@ DEMO_EXPORTS: dict[str, Path] = {
     "gong_export_path": DEMO_DIR / "gong_calls.json",
     "github_export_path": DEMO_DIR / "github_issues.json",
     "discord_export_path": DEMO_DIR / "discord_export.json",
+    "slack_export_path": DEMO_DIR / "slack_export",
+    "salesforce_export_path": DEMO_DIR / "salesforce_lost_deals.csv",
+    "trustpilot_export_path": DEMO_DIR / "trustpilot_reviews.csv",
+    "pagerduty_export_path": DEMO_DIR / "pagerduty_incidents.json",
+    "tracker_export_path": DEMO_DIR / "tech_debt_tracker.csv",
 }
 # Feedback items in those files, counted by hand: Zendesk has 15 tickets, one of them billing (not feedback);
-# G2 has 11 reviews, one with the malformed rating "4,5" on line 11, which is reported and skipped.
-DEMO_ITEMS: dict[str, int] = {"zendesk": 14, "g2": 10, "gong": 8, "github": 11, "discord": 12}
+# G2 has 11 reviews, one with the malformed rating "4,5" on line 11, which is reported and skipped. Slack has 6
+# top-level human messages (a join, a bot message and 3 thread replies are not rows); Salesforce 4 lost deals
+# (the report's totals and footer are not rows); Trustpilot 5 reviews; PagerDuty 4 incidents; the tracker 5 rows.
+DEMO_ITEMS: dict[str, int] = {
+    "zendesk": 14,
+    "g2": 10,
+    "gong": 8,
+    "github": 11,
+    "discord": 12,
+    "slack": 6,
+    "salesforce": 4,
+    "trustpilot": 5,
+    "pagerduty": 4,
+    "tracker": 5,
+}
 DEMO_TOTAL = sum(DEMO_ITEMS.values())
 MALFORMED_G2_WHERE = "g2_reviews.csv:11"
 

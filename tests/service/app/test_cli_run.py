@@ -243,7 +243,7 @@ def test_demo_walks_every_step_under_its_heading_and_writes_the_summary(
     positions = [result.stdout.index(h) for h in [*headings, "where to look"]]
     assert positions == sorted(positions)
     assert f"Notion writes: {DEMO_TOTAL};" in result.stdout
-    assert "PM edits applied to 47 rows" in result.stdout
+    assert "PM edits applied to 58 rows" in result.stdout
     assert "summary written to .backlog/demo-summary.md" in result.stdout
     assert (tmp_path / ".backlog" / "demo-summary.md").read_text(encoding="utf-8").strip()
     assert sqlite_row_count(sandbox_env) == DEMO_TOTAL

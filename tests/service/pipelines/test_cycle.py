@@ -12,7 +12,7 @@ from service.pipelines.report import ReportResult
 from service.pipelines.score import ScoreReport
 from service.pipelines.sync import SyncReport
 from service.policy_file import load_policy
-from tests.fakes.sandbox_helpers import DEMO_CONFIG, DEMO_TOTAL, sandbox_gateway, sandbox_settings
+from tests.fakes.sandbox_helpers import DEMO_CONFIG, DEMO_ITEMS, DEMO_TOTAL, sandbox_gateway, sandbox_settings
 
 POLICY = load_policy(DEMO_CONFIG, explicit=True)
 
@@ -55,8 +55,9 @@ def test_sync_then_score_each_counted_and_shown_in_order(tmp_path: Path) -> None
     assert sum(s.notion_calls for s in result.steps) == total
     assert shown.seen[0] == "start sync"
     # Each source is shown once its rows are written, whichever source's read ended first.
-    assert sorted(shown.seen[1:6]) == sorted(f"sync {name}" for name in ("zendesk", "g2", "gong", "github", "discord"))
-    assert shown.seen[6:] == ["done sync", "start score", "done score"]
+    n = len(DEMO_ITEMS)
+    assert sorted(shown.seen[1 : 1 + n]) == sorted(f"sync {name}" for name in DEMO_ITEMS)
+    assert shown.seen[1 + n :] == ["done sync", "start score", "done score"]
     assert shown.steps == result.steps
 
 
