@@ -25,6 +25,7 @@ from service.pipelines.mapping import row_to_candidate
 log = get_logger(__name__)
 
 RICE_DECIMALS = 2
+SCORER_PROPERTIES = ("RICE", "Priority", "Score Note")
 INACTIVE = frozenset({"Merged", "Done", "Won't do"})  # not scored by design; their evidence counts elsewhere
 
 
@@ -84,7 +85,7 @@ def run_score(
     report = ScoreReport()
     rows = _read_rows(gateway, page_id)
     report.read = len(rows)
-    todo = _changes(rows, report, policy)
+    todo = _without_missing(gateway, _changes(rows, report, policy), report)
     _write_changes(gateway, todo, report, dry_run=dry_run, on_progress=on_progress)
     report.notion_calls = gateway.calls.total - calls_before
     report.notion_writes = gateway.calls.writes - writes_before
@@ -129,6 +130,22 @@ def _changes(rows: dict[str, Row], report: ScoreReport, policy: Policy) -> list[
         else:
             report.unchanged += 1
     return todo
+
+
+def _without_missing(
+    gateway: NotionGateway, todo: list[tuple[Candidate, dict[str, Any]]], report: ScoreReport
+) -> list[tuple[Candidate, dict[str, Any]]]:
+    """Leave out a scorer property the database lacks (one created by an older version): one problem, not N."""
+    types = gateway.property_types()
+    missing = [name for name in SCORER_PROPERTIES if name not in types]
+    for name in missing:
+        message = f"property {name!r} does not exist in the database: run `backlog init` to add it (docs/priority.md)"
+        report.failed.append((name, message))
+        log.error("score.property_missing", property=name)
+    if not missing:
+        return todo
+    kept = [(c, {k: v for k, v in changes.items() if k not in missing}) for c, changes in todo]
+    return [(c, changes) for c, changes in kept if changes]
 
 
 def _write_changes(

@@ -16,6 +16,7 @@ import pytest
 
 from scoring.policy import Policy
 from service.notion import NotionGateway, Row, RowWrite
+from service.notion import database as database_module
 from service.pipelines.score import ScoreReport, run_score
 from service.settings import Settings
 from tests.fixtures.seed_examples import seed_example_candidates
@@ -288,3 +289,25 @@ def test_one_edit_in_a_300_row_backlog_writes_one_row(sandbox_path: Path) -> Non
     pm_edit(gateway, other, {"Confidence": CONFIDENCE_UP[rows[other].get("Confidence")]})
     assert written_pages(gateway, lambda: run_score(gateway, POLICY, page_id=other)) == {other}
     assert written_pages(gateway, lambda: run_score(gateway, POLICY)) == set()
+
+
+def test_a_database_from_before_priority_gets_one_problem_and_the_rest_written(
+    sandbox_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An older version's database has Rank but no Priority: score says to run `backlog init`, no traceback."""
+    old_schema = tuple(spec for spec in database_module.SCHEMA if spec.name != "Priority")
+    with monkeypatch.context() as patch:
+        patch.setattr(database_module, "SCHEMA", old_schema)
+        seed_backlog(new_gateway(sandbox_path))
+    gateway = new_gateway(sandbox_path)
+    report = run_score(gateway, POLICY)
+    assert [name for name, _ in report.failed] == ["Priority"]
+    assert "run `backlog init` to add it" in report.failed[0][1]
+    assert report.exit_code == 1
+    assert rows_by_key(gateway)["webhooks"].get("RICE") == pytest.approx(6.67)  # RICE and notes still written
+
+    gateway.init_database()
+    fresh = new_gateway(sandbox_path)
+    again = run_score(fresh, POLICY)
+    assert (again.failed, again.written) == ([], 9)  # each row gets its Priority once
+    assert priority_ranks(rows_by_key(fresh)) == SEED_RANK
