@@ -299,12 +299,14 @@ def _tier(row: _Row) -> int | None:
     return TIER_OVERRIDE if row.candidate.strategic_override else TIER_SCORED
 
 
-def _priority_line(parts: PriorityParts, label: str) -> str:
+def _priority_line(parts: PriorityParts, label: str, *, scored: bool) -> str:
     """How this row's Priority number is made (its own numbers only: no rank, no neighbours)."""
     base = parts.tier * TIER_SIZE
     if parts.tier == TIER_P0:
         return f"Priority {parts.shown}: P0 bugs sort from {base} up, ahead of every scored item."
     what = "Strategic Override items" if parts.tier == TIER_OVERRIDE else "scored items"
+    if not scored:
+        return f"Priority {parts.shown}: {what} sort from {base} up; no {label} yet, so below every scored one."
     return (
         f"Priority {parts.shown}: {what} sort from {base} up, + boosted {label} {parts.cents / 100:.2f}; "
         "the digits after the cents break ties (the smaller boost, then the older First Seen first)."
@@ -319,7 +321,7 @@ def _finish(row: _Row, policy: Policy) -> tuple[str, PriorityParts | None]:
     if tier is not None:
         boost = boost_digit(row.fit.multiplier, policy.strategy) if row.fit is not None and row.score is not None else 0
         parts = priority_parts(tier, row.priority, boost, c.first_seen, c.source_key or c.page_id)
-        row.lines.append(_priority_line(parts, label))
+        row.lines.append(_priority_line(parts, label, scored=row.score is not None))
         return _clip("\n".join(row.lines)), parts
     if row.closed:
         row.lines.append(f"Not ranked: Status is {(c.status or '').strip()}.")

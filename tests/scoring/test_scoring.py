@@ -164,6 +164,7 @@ def test_override_outranks_without_a_score_and_ties_are_deterministic() -> None:
     results = score_backlog([twin_b, override_unscored, twin_a], POLICY)
     assert results["o"].rank == 1
     assert results["o"].rice is None
+    assert "Priority 2000.00: Strategic Override items sort from 2000 up; no RICE yet" in results["o"].note
     assert (results["b"].rank, results["a"].rank) == (2, 3)  # same score: the older First Seen first
     # Same score, same day: the Source Key's hash decides, whatever the order the rows come in.
     same_day = [feature(f"t{i}", "Twin", first_seen=date(2026, 3, 1), source_key=f"zendesk:{i}") for i in range(6)]
