@@ -75,9 +75,37 @@ def capacity_note(capacity: Capacity, feature: float, limit: float) -> str:
     )
 
 
+def sprint_days(capacity: Capacity) -> int:
+    """A sprint's length in days (at least one)."""
+    return max(1, round(capacity.sprint_weeks * 7))
+
+
 def sprint_end(start: date, capacity: Capacity) -> date:
     """The sprint's last day: `sprint_weeks` whole weeks from the start, inclusive."""
-    return start + timedelta(days=round(capacity.sprint_weeks * 7) - 1)
+    return start + timedelta(days=sprint_days(capacity) - 1)
 
 
-__all__ = ["SEED_FEATURE_CAPACITY", "CapacityStep", "capacity_note", "capacity_steps", "sprint_end"]
+def sprints_waiting(since: date | None, planned: int | None, sprint: int, start: date, capacity: Capacity) -> int:
+    """Whole sprints between `since` (the ask first seen) and this sprint's start, derived, never stored.
+
+    Sprints are taken as back to back, `sprint_weeks` long, ending where sprint `sprint` starts. A row planned
+    into an earlier sprint (`planned`, its Sprint property) and still open counts only the sprints after that.
+    """
+    days = sprint_days(capacity)
+    if planned is not None and planned < sprint:
+        after_planned = start - timedelta(days=days * (sprint - planned - 1))
+        since = after_planned if since is None else max(since, after_planned)
+    if since is None or since >= start:
+        return 0
+    return (start - since).days // days
+
+
+__all__ = [
+    "SEED_FEATURE_CAPACITY",
+    "CapacityStep",
+    "capacity_note",
+    "capacity_steps",
+    "sprint_days",
+    "sprint_end",
+    "sprints_waiting",
+]

@@ -24,6 +24,7 @@ class Candidate(BaseModel):
     votes: int | None = None
     first_seen: date | None = None
     last_seen: date | None = None
+    added: date | None = None  # the day the row was created in Notion: "waiting since" when First Seen is empty
     status: str | None = Field(default=None, description="New, Triaged, Scored, Planned, Blocked, Icebox, ...")
     type: str | None = Field(default=None, description="Feature, Bug, Tech debt, Reliability, Compliance")
     reach: str | None = None
@@ -41,7 +42,8 @@ class Candidate(BaseModel):
     tags: tuple[str, ...] = Field(default=(), description="signals such as competitive-loss, churn-risk")
     # Written by the scorer / report, read back to decide whether a write is needed.
     rice: float | None = None
-    rank: int | None = None
     score_note: str = ""
     sprint: int | None = None
+    # Values older versions stored; read, never used: ranks and sprints waiting are derived (docs/priority.md).
+    rank: int | None = None
     sprints_waiting: int | None = None

@@ -1,6 +1,7 @@
 """The sprint planner (seed steps 3–5): the 80 % rule and the rules of thumb, as a pipeline of named pure steps.
 
-Order: P0 bugs, Strategic Overrides, then Rank (the scorer's order). Decisions:
+Order: the scorer's Priority (P0 bugs, Strategic Overrides, then the boosted score), ranked here, at report
+time; ranks, tensions and trade-offs are never stored on a row. Decisions:
 - Never more effort than the plan limit (feature capacity × `max_plan_share`, see `scoring.capacity`); an item
   that does not fit is skipped, smaller lower-ranked items may still fit.
 - At least one Reliability or Tech debt item: the best-ranked one that fits is added; if none fits, the
@@ -9,6 +10,9 @@ Order: P0 bugs, Strategic Overrides, then Rank (the scorer's order). Decisions:
 - Rows with Status Icebox, P1/P2 bugs (the bugs/ops share pays for them) and unscored rows are not planned.
 - A P0 bug with no Effort is assumed M (the seed's "2–4 weeks" middle size) and the item says so.
 - ICE Effort High/Medium/Low is planned with `scales.ice_effort_weeks` (L/M/S person-weeks).
+- Sprints waiting are derived (`capacity.sprints_waiting`): whole sprints since the ask was first seen (the row or
+  a row merged into it; the day the row was added when First Seen is empty), or since the sprint it was last
+  planned into. An eligible item not picked that waited `zombie_after_sprints` is a zombie.
 `plan_sprint` reads as the list of steps; each step is a small pure function below.
 """
 
@@ -19,13 +23,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from scoring.capacity import CapacityStep, capacity_note, capacity_steps, sprint_end
+from scoring.capacity import CapacityStep, capacity_note, capacity_steps, sprint_end, sprints_waiting
 from scoring.evidence import INTERNAL, gather_evidence, merged_children, segment_of
 from scoring.models import Candidate
 from scoring.policy import Policy
 from scoring.scales import InputProblem, fmt1, num, parse_effort, parse_ice
 from scoring.score import ScoreResult, is_bug, is_closed
 from scoring.strategy import alignment_text, strategic_fit
+from scoring.tensions import tensions
 
 OPS_HEALTH_TYPES = frozenset({"reliability", "tech debt"})
 OPS_BUG_TRIAGE = frozenset({"P1", "P2"})  # paid for by the bugs/ops share, not by feature capacity
@@ -66,6 +71,7 @@ class Zombie:
     candidate: Candidate
     sprints_waiting: int
     text: str
+    since: date | None = None
 
 
 @dataclass(frozen=True)
@@ -83,12 +89,13 @@ class SprintPlan:
     stretch: tuple[PlanItem, ...] = ()
     not_building: tuple[NotBuilding, ...] = ()
     tradeoffs: tuple[str, ...] = ()
+    tensions: tuple[str, ...] = ()  # per shown item: what it outranks despite a lower score, and why
     asks: tuple[str, ...] = ()
     risks: tuple[str, ...] = ()
     zombies: tuple[Zombie, ...] = ()
     ops_bugs: tuple[Candidate, ...] = ()  # P1/P2 bugs, paid for by the bugs/ops share
     picked_page_ids: tuple[str, ...] = ()
-    waiting_page_ids: tuple[str, ...] = ()  # eligible but not picked: their Sprints Waiting goes up
+    waiting_page_ids: tuple[str, ...] = ()  # eligible but not picked (nothing is written on them)
     capacity_note: str = ""
     empty_reason: str | None = None
 
@@ -445,18 +452,34 @@ def _empty_reason(picked: Sequence[_Option], order: Sequence[_Option], limit: fl
     )
 
 
-def _zombies(active: Sequence[Candidate], picked_ids: set[str], policy: Policy) -> list[Zombie]:
-    """Items passed over for too many sprints: the seed's "re-prioritize or kill"."""
-    after = policy.capacity.zombie_after_sprints
-    return [
-        Zombie(c, c.sprints_waiting or 0, f"{c.name}: waiting {c.sprints_waiting} sprints, re-prioritize or kill.")
-        for c in active
-        if (c.sprints_waiting or 0) >= after and c.page_id not in picked_ids
-    ]
+def _waiting_since(candidate: Candidate, children: Mapping[str, Sequence[Candidate]]) -> date | None:
+    """The first time anyone asked: the oldest First Seen of the row and its merged rows, else the day it was added."""
+    seen = [c.first_seen for c in (candidate, *children.get(candidate.page_id, ())) if c.first_seen is not None]
+    return min(seen) if seen else candidate.added
+
+
+def _zombies(
+    order: Sequence[_Option],
+    picked_ids: set[str],
+    children: Mapping[str, Sequence[Candidate]],
+    policy: Policy,
+    sprint: tuple[int, date],
+) -> list[Zombie]:
+    """Eligible items passed over for too many sprints (derived, not stored): the seed's "re-prioritize or kill"."""
+    number, start = sprint
+    zombies: list[Zombie] = []
+    for c in (o.candidate for o in order if o.candidate.page_id not in picked_ids):
+        since = _waiting_since(c, children)
+        waiting = sprints_waiting(since, c.sprint, number, start, policy.capacity)
+        if waiting >= policy.capacity.zombie_after_sprints:
+            shown = f" (since {since.isoformat()})" if since is not None else ""
+            text = f"{c.name}: waiting {waiting} sprints{shown}, re-prioritize or kill."
+            zombies.append(Zombie(c, waiting, text, since))
+    return zombies
 
 
 def _not_building(
-    candidates: Sequence[Candidate],
+    children: Mapping[str, Sequence[Candidate]],
     active: Sequence[Candidate],
     scores: Mapping[str, ScoreResult],
     policy: Policy,
@@ -465,7 +488,6 @@ def _not_building(
     remaining: float,
 ) -> list[NotBuilding]:
     """The most-asked items that missed the cut (not planned, not stretch), each with the reason."""
-    children = merged_children(candidates)
     options = {o.candidate.page_id: o for o in order}
     missed = [c for c in active if not is_bug(c) and c.page_id not in shown]
     demands = {c.page_id: _demand(c, children, policy) for c in missed}
@@ -484,7 +506,8 @@ def plan_sprint(
     """Plan one sprint from the scored backlog; pure, so the same inputs give the same plan.
 
     Capacity -> active rows in rank order -> blocked rows to risks -> eligible options -> fill within the limit
-    and keep the reliability slot -> items and stretch -> trade-offs, asks, risks -> zombies and not-building.
+    and keep the reliability slot -> items and stretch -> trade-offs, tensions, asks, risks -> zombies and
+    not-building.
     """
     steps, feature, limit = capacity_steps(policy.capacity)
     active = _active(candidates, scores)
@@ -500,7 +523,8 @@ def plan_sprint(
     pilot_asks, xl_risks = _item_flags(items)
     empty_reason = _empty_reason(picked, order, limit)
     risks = [empty_reason, *blocked_risks, *effort_risks, *slot_risks, *xl_risks]
-    shown = picked_ids | {item.candidate.page_id for item in stretch}
+    shown = [*(o.candidate.page_id for o in picked), *(item.candidate.page_id for item in stretch)]
+    children = merged_children(candidates)
     return SprintPlan(
         sprint=sprint,
         start=start,
@@ -511,11 +535,12 @@ def plan_sprint(
         planned_effort=planned,
         items=tuple(items),
         stretch=tuple(stretch),
-        not_building=tuple(_not_building(candidates, active, scores, policy, shown, order, limit - planned)),
+        not_building=tuple(_not_building(children, active, scores, policy, set(shown), order, limit - planned)),
         tradeoffs=tuple(line for line in tradeoffs if line is not None),
+        tensions=tuple(tensions(shown, candidates, scores, policy)),
         asks=(*blocked_asks, *pilot_asks),
         risks=tuple(line for line in risks if line is not None),
-        zombies=tuple(_zombies(active, picked_ids, policy)),
+        zombies=tuple(_zombies(order, picked_ids, children, policy, (sprint, start))),
         ops_bugs=tuple(_ops_bugs(active, scores)),
         picked_page_ids=tuple(o.candidate.page_id for o in picked),
         waiting_page_ids=tuple(o.candidate.page_id for o in order if o.candidate.page_id not in picked_ids),

@@ -1,13 +1,18 @@
-"""Score and rank the whole backlog: RICE (or ICE), bug triage, strategy boosts, suggestions, one note per row.
+"""Score every row on its own: RICE (or ICE), bug triage, strategy boosts, suggestions, Priority, one note per row.
 
-Decisions (documented here because the PM sees their effect):
+Everything written on a row (RICE, Priority, Score Note) depends on that row and the rows merged into it, and
+nothing else: one PM edit changes one row's values, so one write (issue 12). Ranks, "ranked above X" tensions and
+trade-offs compare rows, so they are computed at report time (`score_backlog` adds ranks in memory; the planner
+and the sprint page say the rest). Decisions (documented here because the PM sees their effect):
 - A RICE computed from *suggested* Reach/Confidence IS written to the RICE property, so the backlog has a
   ranking on day one; the note marks every suggested input, and the PM's own properties are never written.
 - ICE (`policy.framework == "ice"`, seed 003) scores Impact × Confidence / Effort on High=3/Medium=2/Low=1;
   the number goes to the same RICE property and the note says "ICE". Seed 003 prefers judgment over a formula:
   the score only orders the discussion.
 - Bugs get no score: P0 is ranked first (fix now), P1 (next sprint) and P2 (backlog) are worked from the
-  bugs/ops share of capacity, so they get a triage but no rank.
+  bugs/ops share of capacity, so they get a triage but no Priority.
+- Priority encodes the seed's order in one number (see `scoring.priority`): P0 bugs, Strategic Overrides, then
+  the score after boosts; ties go to the older First Seen, then a stable hash of the Source Key.
 - Icebox is suggested (never applied) for an item with no OKR, no competitive-loss and no churn-risk signal
   whose score is under `icebox_threshold` — the seed's "doesn't map to any of the above".
 - Notes are built only from the inputs, in a fixed order, so an unchanged row gets an identical note.
@@ -15,8 +20,8 @@ Decisions (documented here because the PM sees their effect):
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 
 from scoring.evidence import (
     Evidence,
@@ -29,6 +34,15 @@ from scoring.evidence import (
 )
 from scoring.models import Candidate
 from scoring.policy import Policy
+from scoring.priority import (
+    TIER_OVERRIDE,
+    TIER_P0,
+    TIER_SCORED,
+    TIER_SIZE,
+    PriorityParts,
+    boost_digit,
+    priority_parts,
+)
 from scoring.scales import (
     CONFIDENCE_MEANING,
     IMPACT_MEANING,
@@ -58,7 +72,10 @@ _TRIAGE_MEANING = {
 
 @dataclass(frozen=True)
 class ScoreResult:
-    """What the scorer writes back for one row (RICE, Rank, Score Note) and what the planner reads."""
+    """What the scorer writes back for one row (RICE, Priority, Score Note) and what the planner reads.
+
+    `rank` is the row's position in the whole backlog: filled by `score_backlog` for the report, never written.
+    """
 
     page_id: str
     rice: float | None
@@ -66,7 +83,8 @@ class ScoreResult:
     note: str
     icebox_suggested: bool
     suggested: dict[str, str] = field(default_factory=dict)  # input name -> suggested select value
-    priority: float | None = None  # the value ranking used (after boosts)
+    boosted: float | None = None  # the score after OKR / competitive-loss / churn boosts
+    priority: float | None = None  # the sortable value written to Priority (None: not ranked)
     triage: str | None = None  # "P0"/"P1"/"P2" for bugs
     problems: tuple[str, ...] = ()  # invalid or missing inputs, one message each
 
@@ -99,13 +117,12 @@ class _Row:
     merged: bool = False
     triage: str | None = None
     score: float | None = None
-    priority: float | None = None
+    priority: float | None = None  # the score after boosts
     fit: StrategyFit | None = None
     lines: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     suggested: dict[str, str] = field(default_factory=dict)
     icebox: bool = False
-    rank: int | None = None
 
     @property
     def rankable(self) -> bool:
@@ -196,13 +213,12 @@ def _score_ice(row: _Row, policy: Policy, conf_hint: Suggestion | None) -> None:
     )
 
 
-def _score_row(row: _Row, policy: Policy, children: dict[str, list[Candidate]], by_id: dict[str, Candidate]) -> None:
+def _score_row(row: _Row, policy: Policy, children: dict[str, list[Candidate]]) -> None:
     """Merged rows point at their target, bugs are triaged, the rest get the framework's score and the strategy."""
     c = row.candidate
     if c.merged_into:
         row.merged = True
-        targets = ", ".join(by_id[t].name if t in by_id else t for t in sorted(c.merged_into))
-        row.lines.append(f"Merged into {targets}: its evidence counts there; not scored on its own.")
+        row.lines.append("Merged: its evidence counts for the row in Merged Into; not scored on its own.")
         return
     row.closed = is_closed(c)
     if is_bug(c):
@@ -211,7 +227,7 @@ def _score_row(row: _Row, policy: Policy, children: dict[str, list[Candidate]], 
     _score_framework(row, policy, gather_evidence(c, children, policy))
     _apply_strategy(row, policy)
     if c.strategic_override:
-        row.lines.append("Strategic Override: ranked at the top regardless of score.")
+        row.lines.append("Strategic Override: ranked above every item without one, regardless of score.")
 
 
 def _triage_bug(row: _Row) -> None:
@@ -262,9 +278,9 @@ def _apply_strategy(row: _Row, policy: Policy) -> None:
         return
     row.priority = row.score * fit.multiplier
     if fit.boosts:
-        row.lines.append(f"Priority {fmt1(row.priority)} = {label} × {' × '.join(fit.boosts)}.")
+        row.lines.append(f"Boosted {label} {fmt1(row.priority)} = {label} × {' × '.join(fit.boosts)}.")
     else:
-        row.lines.append(f"Priority = {label} (no OKR, competitive-loss or churn-risk boost).")
+        row.lines.append(f"Boosted {label} = {label} (no OKR, competitive-loss or churn-risk boost).")
     threshold = policy.strategy.icebox_threshold
     if not fit.has_signal and not c.strategic_override and not row.closed and row.score < threshold:
         row.icebox = True
@@ -274,74 +290,98 @@ def _apply_strategy(row: _Row, policy: Policy) -> None:
         )
 
 
-def _sort_key(row: _Row) -> tuple[int, float, float, str, str]:
-    group = 0 if row.triage == "P0" else 1 if row.candidate.strategic_override else 2
-    priority = row.priority if row.priority is not None else float("-inf")
-    score = row.score if row.score is not None else float("-inf")
-    return (group, -priority, -score, row.candidate.name.casefold(), row.candidate.page_id)
+def _tier(row: _Row) -> int | None:
+    """The seed's order as a tier: P0 bugs, then overrides, then scored rows; None: the row gets no Priority."""
+    if not row.rankable:
+        return None
+    if row.triage == "P0":
+        return TIER_P0
+    return TIER_OVERRIDE if row.candidate.strategic_override else TIER_SCORED
 
 
-def _tension(row: _Row, below: Sequence[_Row], label: str) -> str | None:
-    """Name the highest-scored item this row outranks despite a lower score (the seed's surfaced tension)."""
-    if row.triage is not None:
-        return None
-    own = row.score if row.score is not None else float("-inf")
-    higher = [other for other in below if other.score is not None and other.score > own]
-    if not higher:
-        return None
-    top = max(higher, key=lambda other: (other.score or 0.0, -(other.rank or 0)))
-    if row.candidate.strategic_override and not top.candidate.strategic_override:
-        cause = "Strategic Override"
-    elif row.fit is not None and row.fit.boosts:
-        cause = f"its boosts ({', '.join(row.fit.boosts)})"
-    else:
-        cause = "priority after boosts"
-    more = f" and {len(higher) - 1} more" if len(higher) > 1 else ""
+def _priority_line(parts: PriorityParts, label: str, *, scored: bool) -> str:
+    """How this row's Priority number is made (its own numbers only: no rank, no neighbours)."""
+    base = parts.tier * TIER_SIZE
+    if parts.tier == TIER_P0:
+        return f"Priority {parts.shown}: P0 bugs sort from {base} up, ahead of every scored item."
+    what = "Strategic Override items" if parts.tier == TIER_OVERRIDE else "scored items"
+    if not scored:
+        return f"Priority {parts.shown}: {what} sort from {base} up; no {label} yet, so below every scored one."
     return (
-        f"Ranked above {top.candidate.name} ({label} {fmt1(top.score or 0.0)}){more} by {cause} — the seed's "
-        "tension, surfaced, not resolved."
+        f"Priority {parts.shown}: {what} sort from {base} up, + boosted {label} {parts.cents / 100:.2f}; "
+        "the digits after the cents break ties (the smaller boost, then the older First Seen first)."
     )
+
+
+def _finish(row: _Row, policy: Policy) -> tuple[str, PriorityParts | None]:
+    """The row's Priority and the last line of its note: both from this row alone."""
+    tier = _tier(row)
+    c = row.candidate
+    label = policy.framework.upper()
+    if tier is not None:
+        boost = boost_digit(row.fit.multiplier, policy.strategy) if row.fit is not None and row.score is not None else 0
+        parts = priority_parts(tier, row.priority, boost, c.first_seen, c.source_key or c.page_id)
+        row.lines.append(_priority_line(parts, label, scored=row.score is not None))
+        return _clip("\n".join(row.lines)), parts
+    if row.closed:
+        row.lines.append(f"Not ranked: Status is {(c.status or '').strip()}.")
+    elif not row.merged and row.triage is None and row.problems:
+        row.lines.append("Not ranked until the inputs above are fixed.")
+    return _clip("\n".join(row.lines)), None
 
 
 def _clip(note: str) -> str:
     return note if len(note) <= NOTE_LIMIT else note[: NOTE_LIMIT - 1].rstrip() + "…"
 
 
-def score_backlog(candidates: Sequence[Candidate], policy: Policy) -> dict[str, ScoreResult]:
-    """Score every row and rank the active ones; pass ALL rows so merged evidence counts for its target."""
-    by_id = {c.page_id: c for c in candidates}
+def score_rows(candidates: Sequence[Candidate], policy: Policy) -> dict[str, ScoreResult]:
+    """Every row's RICE, Priority and Score Note; each depends on that row and the rows merged into it only.
+
+    Pass ALL rows so merged evidence counts for its target. `rank` is left empty: see `score_backlog`.
+    """
     children = merged_children(candidates)
-    rows = [_Row(candidate=c) for c in sorted(candidates, key=lambda c: c.page_id)]
-    for row in rows:
-        _score_row(row, policy, children, by_id)
-    ranked = sorted((row for row in rows if row.rankable), key=_sort_key)
-    for position, row in enumerate(ranked, start=1):
-        row.rank = position
-    label = policy.framework.upper()
-    for position, row in enumerate(ranked):
-        tension = _tension(row, ranked[position + 1 :], label)
-        if tension:
-            row.lines.append(tension)
     results: dict[str, ScoreResult] = {}
-    for row in rows:
-        if row.rank is not None:
-            row.lines.append(f"Rank {row.rank} of {len(ranked)}.")
-        elif row.closed:
-            row.lines.append(f"Not ranked: Status is {(row.candidate.status or '').strip()}.")
-        elif not row.merged and row.triage is None and row.problems:
-            row.lines.append("Not ranked until the inputs above are fixed.")
-        results[row.candidate.page_id] = ScoreResult(
-            page_id=row.candidate.page_id,
+    for candidate in sorted(candidates, key=lambda c: c.page_id):
+        row = _Row(candidate=candidate)
+        _score_row(row, policy, children)
+        note, parts = _finish(row, policy)
+        results[candidate.page_id] = ScoreResult(
+            page_id=candidate.page_id,
             rice=row.score,
-            rank=row.rank,
-            note=_clip("\n".join(row.lines)),
+            rank=None,
+            note=note,
             icebox_suggested=row.icebox,
             suggested=dict(sorted(row.suggested.items())),
-            priority=row.priority,
+            boosted=row.priority,
+            priority=None if parts is None else parts.value,
             triage=row.triage,
             problems=tuple(row.problems),
         )
     return results
 
 
-__all__ = ["CLOSED_STATUSES", "ScoreResult", "is_bug", "is_closed", "parse_severity", "round1", "score_backlog"]
+def ranking(results: Mapping[str, ScoreResult]) -> list[ScoreResult]:
+    """The scorer's order: Priority descending (page id only for two rows whose Priority is identical)."""
+    ranked = [result for result in results.values() if result.priority is not None]
+    return sorted(ranked, key=lambda result: (-(result.priority or 0.0), result.page_id))
+
+
+def score_backlog(candidates: Sequence[Candidate], policy: Policy) -> dict[str, ScoreResult]:
+    """`score_rows` plus each row's rank in memory, for the report (ranks are never written to a row)."""
+    results = score_rows(candidates, policy)
+    for position, result in enumerate(ranking(results), start=1):
+        results[result.page_id] = replace(result, rank=position)
+    return results
+
+
+__all__ = [
+    "CLOSED_STATUSES",
+    "ScoreResult",
+    "is_bug",
+    "is_closed",
+    "parse_severity",
+    "ranking",
+    "round1",
+    "score_backlog",
+    "score_rows",
+]

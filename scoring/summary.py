@@ -15,6 +15,7 @@ from scoring.policy import Policy
 from scoring.scales import fmt1, num
 
 TOP_ITEMS = 3
+TENSIONS_HEADING = "### Why this order: ranked above a higher score"
 HEADINGS = (
     "What we're building this sprint:",
     "What we're NOT building this sprint (and why):",
@@ -95,6 +96,13 @@ def _table(plan: SprintPlan) -> list[str]:
     return lines
 
 
+def _tension_lines(plan: SprintPlan) -> list[str]:
+    """The ranking tensions of the items in the table (computed now: a row's Score Note names no neighbour)."""
+    if not plan.tensions:
+        return []
+    return [TENSIONS_HEADING, *[f"- {line}" for line in plan.tensions], ""]
+
+
 def render_markdown(
     plan: SprintPlan, policy: Policy, *, audience: Literal["leadership", "engineering"] = "engineering"
 ) -> str:
@@ -119,6 +127,7 @@ def render_markdown(
             "",
             *_table(plan),
             "",
+            *_tension_lines(plan),
             "### Capacity math",
             *[f"- {step.label}: {fmt1(step.person_weeks)} pw ({step.explanation})" for step in plan.capacity_steps],
         ]
@@ -132,4 +141,4 @@ def render_markdown(
     return "\n".join(lines)
 
 
-__all__ = ["HEADINGS", "StakeholderSummary", "build_summary", "render_markdown"]
+__all__ = ["HEADINGS", "TENSIONS_HEADING", "StakeholderSummary", "build_summary", "render_markdown"]

@@ -137,7 +137,7 @@ def score(
     page: Annotated[str | None, typer.Option("--page", help="Re-read this page first (it changed).")] = None,
     dry_run: DryRun = False,
 ) -> None:
-    """Write RICE, Rank and Score Note to every candidate (seed steps 2–3); only rows whose values changed.
+    """Write RICE, Priority and Score Note to every candidate (seed steps 2–3); only rows whose values changed.
 
     Your inputs (Reach, Impact, Confidence, Effort, Severity, OKR, Strategic Override) are read, never written.
     Where Reach or Confidence is empty, a suggestion from the evidence is used and marked as such in Score Note.
@@ -164,7 +164,7 @@ def report(
 ) -> None:
     """Plan sprint N within capacity and write the sprint page + stakeholder summary to Notion (seed steps 4–6).
 
-    Re-running for the same sprint updates the same page; Sprints Waiting is counted once per sprint.
+    Writes the page and the planned rows only; re-running for the same sprint updates the same page.
     """
     first_day = parse_start(start)
     with command("report", exclusive=not dry_run) as (settings, gateway):

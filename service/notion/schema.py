@@ -84,12 +84,12 @@ SCHEMA: tuple[PropertySpec, ...] = (
     PropertySpec("Validation Customer", "rich_text", "pm"),
     PropertySpec("Owner", "people", "pm"),
     PropertySpec("RICE", "number", "scorer"),
-    PropertySpec("Rank", "number", "scorer"),
+    # One sortable number from the row alone (docs/priority.md): a view sorted by it, descending, is the ranking.
+    # No Rank, Sprints Waiting or Waiting Counted any more: they depended on other rows or were bumped on every
+    # row each sprint. An adopted database that has them keeps them; nothing writes them.
+    PropertySpec("Priority", "number", "scorer", description="P0 bugs, then overrides, then the boosted score"),
     PropertySpec("Score Note", "rich_text", "scorer"),
     PropertySpec("Sprint", "number", "report", also_accepts=("select",)),
-    PropertySpec("Sprints Waiting", "number", "report"),
-    # Bookkeeping so Sprints Waiting is incremented once per sprint however often the report is re-run.
-    PropertySpec("Waiting Counted", "number", "report", description="last sprint counted in Sprints Waiting"),
 )
 
 BY_NAME: dict[str, PropertySpec] = {spec.name: spec for spec in SCHEMA}

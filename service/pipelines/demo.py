@@ -3,7 +3,7 @@
 init -> sync (all five sources from their export files) -> the PM's grooming -> score -> report. The PM is
 simulated by `deploy/demo/pm_edits.json`, applied as the PM would edit rows in Notion. A row is edited only
 while it is ungroomed (Status still "New"); every edit sets a Status, so a second demo run writes nothing and
-never undoes what `report` did (Status Planned, Sprints Waiting); `Merged Into` is given by Source Key
+never undoes what `report` did (Status Planned, Sprint); `Merged Into` is given by Source Key
 translated to page ids.
 """
 

@@ -5,9 +5,12 @@ Writes, idempotently:
   linked to its row), the stakeholder summary, risks and zombies, and a leadership-only toggle. Re-running for
   the same sprint finds the page by its "Sprint N —" title prefix and rewrites its content only when the content
   changed (a fingerprint is kept in the page's first block), so a re-run with nothing new writes nothing;
-- planned rows: Sprint = N, Status = Planned;
-- Sprints Waiting + 1 for rows that were eligible and not picked, once per sprint: `Waiting Counted` remembers
-  the last sprint counted on each row, so a re-run (or a run killed half-way and run again) never counts twice.
+- planned rows: Sprint = N, Status = Planned, where they differ; nothing else on the backlog.
+
+Ranks, tensions, trade-offs and "sprints waiting" (zombies) are computed here, at report time, from what each row
+stores once (First Seen, the day it was added, the Sprint it was last planned into) and the sprint calendar
+(`capacity.sprint_weeks`, this sprint's start): nothing is counted up on every row every sprint, so a report
+writes its planned rows and its page, and a re-run with no edits writes nothing. See docs/priority.md.
 
 This module is the use case (read -> plan -> write -> ReportResult); the page's blocks and fingerprint come from
 the pure `sprint_page.render_sprint_page`.
@@ -20,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal, cast
 
+from scoring.models import Candidate
 from scoring.planner import SprintPlan, plan_sprint
 from scoring.policy import Policy
 from scoring.score import score_backlog
@@ -86,7 +90,7 @@ def _page_fingerprint(gateway: NotionGateway, page_id: str, page: SprintPage) ->
 
 
 def row_updates(plan: SprintPlan, rows: dict[str, Row]) -> dict[str, dict[str, Any]]:
-    """Per page, the report-owned values to write (only what differs from Notion)."""
+    """Per planned page, the report-owned values to write (only what differs from Notion); no other row."""
     updates: dict[str, dict[str, Any]] = {}
     for page_id in plan.picked_page_ids:
         row = rows.get(page_id)
@@ -99,21 +103,16 @@ def row_updates(plan: SprintPlan, rows: dict[str, Row]) -> dict[str, dict[str, A
             want["Status"] = "Planned"
         if want:
             updates[page_id] = want
-    for page_id in plan.waiting_page_ids:
-        row = rows.get(page_id)
-        if row is None:
-            continue
-        counted = row.values.get("Waiting Counted")
-        if isinstance(counted, int | float) and counted >= plan.sprint:
-            continue  # this sprint was already counted on this row
-        waiting = row.values.get("Sprints Waiting")
-        base = int(waiting) if isinstance(waiting, int | float) else 0
-        updates.setdefault(page_id, {}).update({"Sprints Waiting": base + 1, "Waiting Counted": plan.sprint})
     return updates
 
 
+def report_candidate(row: Row) -> Candidate:
+    """The planner's view of a row: the scorer's, plus the day it was added (waiting since, without First Seen)."""
+    return row_to_candidate(row).model_copy(update={"added": row.created_time.date()})
+
+
 def _plan(rows: Iterable[Row], policy: Policy, sprint: int, start: date) -> SprintPlan:
-    candidates = [row_to_candidate(row) for row in rows]
+    candidates = [report_candidate(row) for row in rows]
     return plan_sprint(candidates, score_backlog(candidates, policy), policy, sprint, start)
 
 
@@ -122,8 +121,7 @@ def _settled_plan(
 ) -> tuple[SprintPlan, dict[str, dict[str, Any]]]:
     """The plan as the backlog will be once this report's own row writes landed, and those writes.
 
-    The page shows Sprints Waiting + 1 and Status Planned already, so re-running finds the same content and
-    writes nothing.
+    The page shows the planned rows as Planned already, so re-running finds the same content and writes nothing.
     """
     updates = row_updates(_plan(rows.values(), policy, sprint, start), rows)
     after = [replace(row, values={**row.values, **updates.get(pid, {})}) for pid, row in rows.items()]

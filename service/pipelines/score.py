@@ -1,8 +1,10 @@
-"""`backlog score`: read every candidate (100 a call), score them all (pure), write only the rows that changed.
+"""`backlog score`: read every candidate (100 a call), score each row (pure), write only the rows that changed.
 
-All rows are read even to rescore one page: Rank is a position in the whole backlog and evidence flows from rows
-merged into a target. What is written is RICE, Rank and Score Note, and only where they differ from what Notion
-already says, so a second run with no edits makes zero writes.
+What is written is RICE, Priority and Score Note, and only where they differ from what Notion already says, so a
+second run with no edits makes zero writes. Each of them depends on its row and the rows merged into it alone
+(`scoring.score.score_rows`), so one PM edit writes that row, plus the row it is merged into when the edit
+changed that row's evidence: nothing else. Rank is not written any more (a view sorted by Priority is the
+ranking; an adopted database's Rank property is left as it is), see docs/priority.md.
 """
 
 from __future__ import annotations
@@ -14,14 +16,16 @@ from typing import Any
 
 from scoring.models import Candidate
 from scoring.policy import Policy
-from scoring.score import ScoreResult, score_backlog
+from scoring.priority import same_priority
+from scoring.score import ScoreResult, score_rows
 from service.logging import get_logger
-from service.notion import NotionError, NotionGateway
+from service.notion import NotionError, NotionGateway, Row
 from service.pipelines.mapping import row_to_candidate
 
 log = get_logger(__name__)
 
 RICE_DECIMALS = 2
+SCORER_PROPERTIES = ("RICE", "Priority", "Score Note")
 INACTIVE = frozenset({"Merged", "Done", "Won't do"})  # not scored by design; their evidence counts elsewhere
 
 
@@ -45,18 +49,26 @@ class ScoreReport:
 def wanted_values(result: ScoreResult) -> dict[str, Any]:
     """What the scorer owns on a row, as plain values."""
     rice = round(result.rice, RICE_DECIMALS) if result.rice is not None else None
-    return {"RICE": rice, "Rank": result.rank, "Score Note": result.note}
+    return {"RICE": rice, "Priority": result.priority, "Score Note": result.note}
 
 
-def current_values(candidate: Candidate) -> dict[str, Any]:
+def current_values(candidate: Candidate, row: Row | None = None) -> dict[str, Any]:
+    """What Notion holds of those (Priority from the row itself: `Candidate` carries no stored Priority)."""
     rice = round(candidate.rice, RICE_DECIMALS) if candidate.rice is not None else None
-    return {"RICE": rice, "Rank": candidate.rank, "Score Note": candidate.score_note}
+    priority = row.values.get("Priority") if row is not None else None
+    return {"RICE": rice, "Priority": priority, "Score Note": candidate.score_note}
 
 
-def diff(candidate: Candidate, result: ScoreResult) -> dict[str, Any]:
+def _same(name: str, have: Any, want: Any) -> bool:
+    if name == "Priority":
+        return same_priority(have, want)
+    return have == want or (want in (None, "") and have in (None, ""))
+
+
+def diff(candidate: Candidate, result: ScoreResult, row: Row | None = None) -> dict[str, Any]:
     """Only the properties whose value would change."""
-    want, have = wanted_values(result), current_values(candidate)
-    return {k: v for k, v in want.items() if have.get(k) != v and not (v in (None, "") and have.get(k) in (None, ""))}
+    want, have = wanted_values(result), current_values(candidate, row)
+    return {name: value for name, value in want.items() if not _same(name, have.get(name), value)}
 
 
 def run_score(
@@ -71,9 +83,9 @@ def run_score(
     started = time.monotonic()
     calls_before, writes_before = gateway.calls.total, gateway.calls.writes
     report = ScoreReport()
-    candidates = _read_candidates(gateway, page_id)
-    report.read = len(candidates)
-    todo = _changes(candidates, score_backlog(candidates, policy), report)
+    rows = _read_rows(gateway, page_id)
+    report.read = len(rows)
+    todo = _without_missing(gateway, _changes(rows, report, policy), report)
     _write_changes(gateway, todo, report, dry_run=dry_run, on_progress=on_progress)
     report.notion_calls = gateway.calls.total - calls_before
     report.notion_writes = gateway.calls.writes - writes_before
@@ -93,18 +105,18 @@ def run_score(
     return report
 
 
-def _read_candidates(gateway: NotionGateway, page_id: str | None) -> list[Candidate]:
+def _read_rows(gateway: NotionGateway, page_id: str | None) -> dict[str, Row]:
     rows = {row.page_id: row for row in gateway.iter_rows()}
     if page_id is not None:
         fresh = gateway.get_row(page_id)
         rows[fresh.page_id] = fresh
-    return [row_to_candidate(row) for row in rows.values()]
+    return rows
 
 
-def _changes(
-    candidates: list[Candidate], results: dict[str, ScoreResult], report: ScoreReport
-) -> list[tuple[Candidate, dict[str, Any]]]:
+def _changes(rows: dict[str, Row], report: ScoreReport, policy: Policy) -> list[tuple[Candidate, dict[str, Any]]]:
     """The rows whose scorer-owned values differ from Notion's, with only those values; counts the rest."""
+    candidates = [row_to_candidate(row) for row in rows.values()]
+    results = score_rows(candidates, policy)
     todo: list[tuple[Candidate, dict[str, Any]]] = []
     for candidate in candidates:
         result = results.get(candidate.page_id)
@@ -112,12 +124,28 @@ def _changes(
             continue
         if result.rice is None and result.triage is None and (candidate.status or "") not in INACTIVE:
             report.unscored += 1
-        changes = diff(candidate, result)
+        changes = diff(candidate, result, rows[candidate.page_id])
         if changes:
             todo.append((candidate, changes))
         else:
             report.unchanged += 1
     return todo
+
+
+def _without_missing(
+    gateway: NotionGateway, todo: list[tuple[Candidate, dict[str, Any]]], report: ScoreReport
+) -> list[tuple[Candidate, dict[str, Any]]]:
+    """Leave out a scorer property the database lacks (one created by an older version): one problem, not N."""
+    types = gateway.property_types()
+    missing = [name for name in SCORER_PROPERTIES if name not in types]
+    for name in missing:
+        message = f"property {name!r} does not exist in the database: run `backlog init` to add it (docs/priority.md)"
+        report.failed.append((name, message))
+        log.error("score.property_missing", property=name)
+    if not missing:
+        return todo
+    kept = [(c, {k: v for k, v in changes.items() if k not in missing}) for c, changes in todo]
+    return [(c, changes) for c, changes in kept if changes]
 
 
 def _write_changes(

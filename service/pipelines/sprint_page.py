@@ -16,7 +16,7 @@ from typing import Any
 from scoring.planner import PlanItem, SprintPlan
 from scoring.policy import Policy
 from scoring.scales import fmt1, num
-from scoring.summary import StakeholderSummary, build_summary, render_markdown
+from scoring.summary import TENSIONS_HEADING, StakeholderSummary, build_summary, render_markdown
 from service.notion.codecs import encode_rich_text
 
 FINGERPRINT_PREFIX = "backlog fingerprint "
@@ -108,7 +108,7 @@ def _summary_blocks(summary: StakeholderSummary) -> list[Block]:
 
 
 def _plan_blocks(plan: SprintPlan) -> list[Block]:
-    """The sprint's heading, how much is planned, why nothing is (when so), and the seed's table."""
+    """The sprint's heading, how much is planned, why nothing is (when so), the seed's table and its tensions."""
     blocks = [
         _block("heading_2", f"Sprint {plan.sprint} — {plan.start.isoformat()} to {plan.end.isoformat()}"),
         _block(
@@ -119,6 +119,8 @@ def _plan_blocks(plan: SprintPlan) -> list[Block]:
     if plan.empty_reason:
         blocks.append(_block("callout", plan.empty_reason, icon={"type": "emoji", "emoji": "⚠️"}))
     blocks.append(_table(plan))
+    if plan.tensions:
+        blocks += [_block("heading_3", TENSIONS_HEADING.lstrip("# ")), *_bullets(plan.tensions)]
     return blocks
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 
+from scoring.capacity import sprints_waiting
 from scoring.models import Candidate
 from scoring.planner import SprintPlan, capacity_steps, plan_sprint
 from scoring.policy import Capacity, Policy
@@ -116,16 +117,55 @@ def test_p0_bug_goes_first_with_assumed_effort_and_p1_bugs_use_the_ops_share() -
 
 
 def test_zombies_and_xl_items_are_flagged() -> None:
+    """Sprints waiting are derived from First Seen and the sprint calendar (2-week sprints), never stored."""
+    low = {"reach": "1", "impact": "1", "confidence": "20%", "effort": "L"}
     rows = [
         feature("xl", "Rebuild dialer", effort="XL", okrs=("O1",), validation_customer="Acme"),
-        feature("old", "Old ask", reach="1", impact="1", confidence="20%", effort="L", sprints_waiting=3),
-        feature("fresh", "Fresh ask", reach="1", impact="1", confidence="20%", effort="L", sprints_waiting=1),
+        feature("old", "Old ask", first_seen=START - timedelta(days=42), **low),  # 3 whole sprints before
+        feature("fresh", "Fresh ask", first_seen=START - timedelta(days=41), **low),  # 2 sprints and 13 days
+        feature("stored", "Legacy count", sprints_waiting=9, **low),  # an old stored count is not read
     ]
     plan = plan_for(rows)
     assert [z.candidate.page_id for z in plan.zombies] == ["old"]
-    assert plan.zombies[0].text == "Old ask: waiting 3 sprints, re-prioritize or kill."
+    assert plan.zombies[0].text == "Old ask: waiting 3 sprints (since 2025-12-01), re-prioritize or kill."
     xl = next(item for item in plan.items if item.candidate.page_id == "xl")
     assert "XL: consider breaking down" in xl.notes
+
+
+def test_sprints_waiting_counts_from_the_oldest_ask_or_the_last_planned_sprint() -> None:
+    low = {"reach": "1", "impact": "1", "confidence": "20%", "effort": "L"}
+    long_ago = START - timedelta(days=400)
+    rows = [
+        feature("anchor", "Fills the sprint", reach="10", impact="3", confidence="100%", effort="12"),
+        feature("dupe-old", "Asked long ago", first_seen=START - timedelta(days=3), **low),
+        Candidate(page_id="child", name="Same ask", first_seen=long_ago, merged_into=("dupe-old",)),
+        feature("replanned", "Planned last sprint", first_seen=long_ago, sprint=6, **low),
+        feature("slipped", "Planned in sprint 3", first_seen=long_ago, sprint=3, **low),
+        feature("added", "Manual row", added=START - timedelta(days=70), **low),
+        feature("blocked", "Blocked forever", first_seen=long_ago, blocked_by="legal", **low),
+    ]
+    plan = plan_for(rows, sprint=7)
+    waiting = {z.candidate.page_id: z.sprints_waiting for z in plan.zombies}
+    # The merged row's First Seen counts for its target; sprint 3 -> sprints 4, 5, 6 passed; blocked: a risk.
+    assert waiting == {"dupe-old": 28, "slipped": 3, "added": 5}
+    assert sprints_waiting(None, None, 7, START, Capacity()) == 0
+    assert sprints_waiting(START + timedelta(days=1), None, 7, START, Capacity()) == 0
+    assert sprints_waiting(START - timedelta(days=30), None, 7, START, Capacity(sprint_weeks=1)) == 4
+
+
+def test_ranking_tensions_are_computed_for_the_items_on_the_page() -> None:
+    plan = plan_for(seed_example_candidates())
+    latency = (
+        "Latency optimization (streaming engine) is ranked above Webhook reliability improvements (RICE 6.7) and "
+        "1 more by Strategic Override — the seed's tension, surfaced, not resolved."
+    )
+    hipaa = (
+        "HIPAA BAA documentation + controls is ranked above Salesforce native integration (RICE 2.7) by its "
+        "boosts (OKR O3 ×1.5) — the seed's tension, surfaced, not resolved."
+    )
+    assert plan.tensions == (latency, hipaa)
+    assert "### Why this order: ranked above a higher score" in render_markdown(plan, POLICY)
+    assert "Why this order" not in render_markdown(plan, POLICY, audience="leadership")
 
 
 def test_nothing_fits_gives_an_empty_plan_with_a_reason() -> None:

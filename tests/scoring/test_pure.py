@@ -18,6 +18,7 @@ ALLOWED = {
     "dataclasses",
     "datetime",
     "decimal",
+    "hashlib",  # a stable hash of the Source Key breaks Priority ties (computation only)
     "math",
     "re",
     "typing",

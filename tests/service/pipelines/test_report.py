@@ -1,7 +1,7 @@
 """`backlog report --sprint N` end to end on the in-process Notion sandbox, on the seed's nine items.
 
 What the PM sees: one "Sprint N — ..." page under the parent page with the seed's table (each row linked to its
-candidate), planned rows marked, Sprints Waiting counted once per sprint, blockers as risks, zombies listed.
+candidate), planned rows marked and nothing else written, blockers as risks, zombies derived and listed.
 """
 
 from __future__ import annotations
@@ -140,18 +140,25 @@ def test_a_changed_plan_rewrites_the_same_page_without_duplicating_blocks(gatewa
     assert not any("Salesforce native integration is blocked" in text for text in texts)
 
 
-def test_sprints_waiting_counts_once_per_sprint_however_often_the_report_runs(gateway: NotionGateway) -> None:
-    report(gateway)
-    report(gateway)
-    report(gateway)
+def test_a_report_writes_only_its_planned_rows_and_a_rerun_writes_nothing(gateway: NotionGateway) -> None:
+    before = {key: row.values for key, row in rows_by_key(gateway).items()}
+    start = gateway.calls.snapshot()
+    first = report(gateway)
+    calls = gateway.calls.since(start)
     rows = rows_by_key(gateway)
-    assert {key: rows[key].get("Sprints Waiting") for key in WAITING} == dict.fromkeys(WAITING, 1)
-    assert all(rows[key].get("Sprints Waiting") is None for key in PICKED | BLOCKED)
+    assert first.rows_written == len(PICKED)
+    assert calls.get("pages.update") == len(PICKED)  # one write per planned row, none on the waiting rows
+    assert {key for key in rows if rows[key].values != before[key]} == PICKED
+    assert all(row.get("Sprints Waiting") is None and row.get("Waiting Counted") is None for row in rows.values())
 
-    report(gateway, sprint=2, start=SPRINT_2)
-    report(gateway, sprint=2, start=SPRINT_2)
-    rows = rows_by_key(gateway)
-    assert {key: rows[key].get("Sprints Waiting") for key in WAITING} == dict.fromkeys(WAITING, 2)
+    writes = gateway.calls.writes
+    assert report(gateway).rows_written == 0
+    assert gateway.calls.writes == writes  # a re-run with no edits writes nothing at all
+
+    second = report(gateway, sprint=2, start=SPRINT_2)
+    assert second.page_action == "created"
+    assert second.rows_written == len(PICKED)  # the same plan: its rows get Sprint 2, the waiting rows nothing
+    assert report(gateway, sprint=2, start=SPRINT_2).rows_written == 0
     assert "Sprint 2 — 2026-01-26 to 2026-02-08" in sprint_pages(gateway)
     assert TITLE_1 in sprint_pages(gateway)  # sprint 1's page is kept
 
@@ -184,23 +191,28 @@ def test_a_plan_where_nothing_fits_still_gets_a_page_saying_so(gateway: NotionGa
 
 
 def test_items_waiting_three_sprints_are_listed_as_zombies(gateway: NotionGateway) -> None:
+    """Derived from First Seen and the 2-week sprint calendar: nothing is counted up on the rows."""
     rows = rows_by_key(gateway)
-    pm_edit(gateway, rows["wakeword"].page_id, {"Sprints Waiting": 2})  # passed over twice already
+    pm_edit(gateway, rows["wakeword"].page_id, {"First Seen": date(2025, 12, 1)})  # 6 weeks before sprint 1
+    pm_edit(gateway, rows["analytics"].page_id, {"First Seen": date(2025, 12, 20)})  # 1 sprint and some days
     result = report(gateway)
-    # The page shows the backlog after this sprint's count: this is the third sprint it was passed over.
     assert [z.candidate.name for z in result.plan.zombies] == ["Custom wake word support"]
     texts = block_texts(blocks_of(gateway, str(result.page_id)))
     zombies_at = texts.index("Zombies: re-prioritize or kill")
-    assert texts[zombies_at + 1] == "Custom wake word support: waiting 3 sprints, re-prioritize or kill."
+    assert texts[zombies_at + 1] == (
+        "Custom wake word support: waiting 3 sprints (since 2025-12-01), re-prioritize or kill."
+    )
     assert not any(text.startswith("Custom analytics dashboard: waiting") for text in texts)  # 1 sprint: no zombie
-    assert rows_by_key(gateway)["wakeword"].get("Sprints Waiting") == 3
-    assert report(gateway).page_action == "unchanged"  # and a re-run does not make it 4
+    assert result.rows_written == len(PICKED)
+    assert report(gateway).page_action == "unchanged"  # a re-run of the same sprint counts nothing again
+    later = report(gateway, sprint=3, start=date(2026, 2, 9))  # two sprints on, without a report in between
+    assert [z.sprints_waiting for z in later.plan.zombies if z.candidate.name == "Custom wake word support"] == [5]
 
 
 def test_dry_run_writes_nothing(gateway: NotionGateway) -> None:
     before = gateway.calls.writes
     result = run_report(gateway, POLICY, sprint=1, start=SPRINT_1, dry_run=True)
     assert result.page_action == "created"
-    assert result.rows_written == len(PICKED) + len(WAITING)  # what a real run would write
+    assert result.rows_written == len(PICKED)  # what a real run would write: the planned rows only
     assert gateway.calls.writes == before
     assert TITLE_1 not in sprint_pages(gateway)

@@ -6,6 +6,9 @@ webhook end-to-end tests.
 
 from __future__ import annotations
 
+import random
+from collections.abc import Callable
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +16,8 @@ import pytest
 
 from scoring.policy import Policy
 from service.notion import NotionGateway, Row, RowWrite
-from service.pipelines.score import run_score
+from service.notion import database as database_module
+from service.pipelines.score import ScoreReport, run_score
 from service.settings import Settings
 from tests.fixtures.seed_examples import seed_example_candidates
 
@@ -30,7 +34,8 @@ SEED_RICE = {
     "wakeword": (0.2, 0.17),
     "escalation": (5.3, 5.33),
 }
-# Overrides first, then priority (RICE after the OKR boost: HIPAA 2.4 x 1.5 = 3.6 passes Salesforce 2.7).
+# Overrides first, then priority (RICE after the OKR boost: HIPAA 2.4 x 1.5 = 3.6 passes Salesforce 2.7): the
+# order of a view sorted by Priority, descending. Rank itself is not stored any more.
 SEED_RANK = {
     "latency": 1,
     "soc2": 2,
@@ -42,7 +47,7 @@ SEED_RANK = {
     "multilang": 8,
     "wakeword": 9,
 }
-SCORER_OWNED = {"RICE", "Rank", "Score Note"}
+SCORER_OWNED = {"RICE", "Priority", "Score Note"}
 
 
 def no_sleep(_seconds: float) -> None:
@@ -97,6 +102,14 @@ def rows_by_key(gateway: NotionGateway) -> dict[str, Row]:
     return {str(row.source_key).removeprefix("manual:"): row for row in gateway.iter_rows()}
 
 
+def priority_ranks(rows: dict[str, Row]) -> dict[str, int]:
+    """What a Notion view sorted by Priority, descending, shows: key -> position (rows without Priority left out)."""
+    ranked = sorted(
+        (key for key, row in rows.items() if row.get("Priority") is not None), key=lambda k: -rows[k].get("Priority")
+    )
+    return {key: position for position, key in enumerate(ranked, start=1)}
+
+
 @pytest.fixture
 def sandbox_path(tmp_path: Path) -> Path:
     return tmp_path / "s.sqlite3"
@@ -121,10 +134,12 @@ def test_seed_items_are_scored_in_notion_and_a_second_run_writes_nothing(
         rice = rows[key].get("RICE")
         assert rice == pytest.approx(stored), key
         assert round(rice, 1) == seed_value, key
-    assert {key: rows[key].get("Rank") for key in SEED_RANK} == SEED_RANK
+    assert priority_ranks(rows) == SEED_RANK
+    assert all(row.get("Rank") is None for row in rows.values())  # not a property any more, never written
     webhooks_note = rows["webhooks"].get("Score Note")
     assert "RICE 6.7 = Reach 10 × Impact 1 × Confidence 100% / Effort 1.5 pw." in webhooks_note
-    assert "Rank 3 of 9." in webhooks_note
+    assert "Priority 1006.67: scored items sort from 1000 up" in webhooks_note
+    assert "Rank" not in webhooks_note
     assert "Strategic Override" in rows["latency"].get("Score Note")
     assert "Suggest Icebox" in rows["wakeword"].get("Score Note")
     # The PM's inputs are untouched: the scorer writes only what it owns.
@@ -144,7 +159,7 @@ def test_seed_items_are_scored_in_notion_and_a_second_run_writes_nothing(
     )
 
 
-def test_one_pm_edit_rewrites_only_the_rows_whose_values_change(sandbox_path: Path, seeded: dict[str, str]) -> None:
+def test_one_pm_edit_rewrites_only_the_edited_row(sandbox_path: Path, seeded: dict[str, str]) -> None:
     gateway = new_gateway(sandbox_path)
     run_score(gateway, POLICY)
     pm_edit(gateway, seeded["wakeword"], {"Reach": "10"})  # 10 x 1 x 50% / 3 = 1.67: passes Multi-language
@@ -152,11 +167,12 @@ def test_one_pm_edit_rewrites_only_the_rows_whose_values_change(sandbox_path: Pa
     again = run_score(gateway, POLICY)
     rows = rows_by_key(gateway)
     assert rows["wakeword"].get("RICE") == pytest.approx(1.67)
-    assert (rows["wakeword"].get("Rank"), rows["multilang"].get("Rank")) == (8, 9)
+    ranks = priority_ranks(rows)
+    assert (ranks["wakeword"], ranks["multilang"]) == (8, 9)  # it moved up; Multi-language's row is untouched
     assert "Suggest Icebox" not in rows["wakeword"].get("Score Note")  # 1.67 is above the Icebox threshold
     changed = {name for name, _ in again.changes}
-    assert changed == {"Custom wake word support", "Multi-language voice agent support"}
-    assert again.notion_writes == 2
+    assert changed == {"Custom wake word support"}
+    assert again.notion_writes == 1
 
 
 def test_invalid_select_value_names_the_input_and_the_rest_is_still_scored(
@@ -180,7 +196,9 @@ def test_invalid_select_value_names_the_input_and_the_rest_is_still_scored(
     assert report.failed == []
     others = {key: row.get("RICE") for key, row in rows.items() if key != "webhooks"}
     assert all(value is not None for value in others.values()), others
-    assert rows["escalation"].get("Rank") == 3  # webhooks left the ranking, escalation moved up
+    assert webhooks.get("Priority") is None  # and it leaves the ranking
+    assert priority_ranks(rows)["escalation"] == 3  # escalation moved up without a write of its own
+    assert report.notion_writes == 1
 
 
 def test_dry_run_reports_the_changes_and_writes_nothing(sandbox_path: Path, seeded: dict[str, str]) -> None:
@@ -190,7 +208,7 @@ def test_dry_run_reports_the_changes_and_writes_nothing(sandbox_path: Path, seed
     assert len(report.changes) == 9
     assert report.notion_writes == 0
     assert gateway.calls.writes == 0
-    assert all(row.get("RICE") is None and row.get("Rank") is None for row in rows_by_key(gateway).values())
+    assert all(row.get("RICE") is None and row.get("Priority") is None for row in rows_by_key(gateway).values())
 
 
 def test_rescoring_one_page_reads_it_fresh(sandbox_path: Path, seeded: dict[str, str]) -> None:
@@ -202,3 +220,94 @@ def test_rescoring_one_page_reads_it_fresh(sandbox_path: Path, seeded: dict[str,
     run_score(gateway, POLICY, page_id=seeded["escalation"])
     assert gateway.calls.since(before).get("pages.retrieve") == 1
     assert rows_by_key(gateway)["escalation"].get("RICE") == pytest.approx(8.0)  # 5 x 3 x 80% / 1.5
+
+
+BIG = 300
+CONFIDENCE_UP = {"20%": "50%", "50%": "80%", "80%": "100%"}
+
+
+def big_backlog(gateway: NotionGateway, size: int = BIG) -> None:
+    """`size` groomed rows (features with RICE inputs, some OKRs, P1/P2 bugs), created with the PM's inputs."""
+    gateway.init_database()
+    rnd = random.Random(12)
+    writes = []
+    for i in range(size):
+        kind = "Bug" if i % 37 == 0 else rnd.choice(["Feature"] * 6 + ["Reliability", "Tech debt", "Compliance"])
+        inputs: dict[str, Any] = {"Status": "Triaged", "Type": kind}
+        if kind == "Bug":
+            inputs["Severity"] = rnd.choice(["P1", "P2"])
+        else:
+            inputs |= {
+                "Reach": rnd.choice(["10", "5", "3", "1", "0.5"]),
+                "Impact": rnd.choice(["3", "2", "1", "0.5"]),
+                "Confidence": rnd.choice(["80%", "50%", "20%"]),
+                "Effort": rnd.choice(["XS", "S", "M", "L", "XL"]),
+                "OKR": [rnd.choice(["O1", "O2", "O3", "O4"])] if rnd.random() < 0.2 else [],
+            }
+        sync_owned = {"Name": f"Item {i:03d}", "Source": "Manual", "Customer": f"Customer {i % 40}"}
+        sync_owned["First Seen"] = date(2026, 1, 1) + timedelta(days=rnd.randrange(300))
+        writes.append(RowWrite(f"manual:r{i:03d}", sync_owned, inputs))
+    assert not gateway.upsert(writes).failed
+
+
+def written_pages(gateway: NotionGateway, run: Callable[[], ScoreReport]) -> set[str]:
+    """The page ids one scoring run wrote (by the pages.update calls it made, counted by the gateway)."""
+    before = gateway.calls.writes
+    report = run()
+    assert gateway.calls.writes - before == report.written == len(report.changes)
+    names = {name for name, _ in report.changes}
+    return {row.page_id for row in gateway.iter_rows() if row.get("Name") in names}
+
+
+def test_one_edit_in_a_300_row_backlog_writes_one_row(sandbox_path: Path) -> None:
+    """Everyday edit, bottom-to-top override, a merge and the webhook's page mode: 1, 1, 2 and 1 writes."""
+    gateway = new_gateway(sandbox_path)
+    big_backlog(gateway)
+    assert run_score(gateway, POLICY).written == BIG
+    assert written_pages(gateway, lambda: run_score(gateway, POLICY)) == set()
+    rows = {row.page_id: row for row in gateway.iter_rows()}
+    order = sorted((pid for pid in rows if rows[pid].get("Priority")), key=lambda pid: -rows[pid].get("Priority"))
+
+    mid = next(pid for pid in order[len(order) // 2 :] if rows[pid].get("Confidence") in CONFIDENCE_UP)
+    pm_edit(gateway, mid, {"Confidence": CONFIDENCE_UP[rows[mid].get("Confidence")]})
+    assert written_pages(gateway, lambda: run_score(gateway, POLICY)) == {mid}
+
+    bottom = order[-1]
+    pm_edit(gateway, bottom, {"Strategic Override": True})
+    assert written_pages(gateway, lambda: run_score(gateway, POLICY)) == {bottom}
+    after = {row.page_id: row.get("Priority") or 0.0 for row in gateway.iter_rows()}
+    assert max(after, key=lambda pid: after[pid]) == bottom  # now first in a view sorted by Priority
+
+    child, target = order[100], order[60]
+    pm_edit(gateway, child, {"Merged Into": [target], "Status": "Merged"})
+    assert written_pages(gateway, lambda: run_score(gateway, POLICY)) == {child, target}
+    assert "Evidence includes 1 merged row(s)." in rows_by_key(gateway)[str(rows[target].source_key)[7:]].get(
+        "Score Note"
+    )
+
+    other = next(pid for pid in order[150:] if rows[pid].get("Confidence") in CONFIDENCE_UP)
+    pm_edit(gateway, other, {"Confidence": CONFIDENCE_UP[rows[other].get("Confidence")]})
+    assert written_pages(gateway, lambda: run_score(gateway, POLICY, page_id=other)) == {other}
+    assert written_pages(gateway, lambda: run_score(gateway, POLICY)) == set()
+
+
+def test_a_database_from_before_priority_gets_one_problem_and_the_rest_written(
+    sandbox_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """An older version's database has Rank but no Priority: score says to run `backlog init`, no traceback."""
+    old_schema = tuple(spec for spec in database_module.SCHEMA if spec.name != "Priority")
+    with monkeypatch.context() as patch:
+        patch.setattr(database_module, "SCHEMA", old_schema)
+        seed_backlog(new_gateway(sandbox_path))
+    gateway = new_gateway(sandbox_path)
+    report = run_score(gateway, POLICY)
+    assert [name for name, _ in report.failed] == ["Priority"]
+    assert "run `backlog init` to add it" in report.failed[0][1]
+    assert report.exit_code == 1
+    assert rows_by_key(gateway)["webhooks"].get("RICE") == pytest.approx(6.67)  # RICE and notes still written
+
+    gateway.init_database()
+    fresh = new_gateway(sandbox_path)
+    again = run_score(fresh, POLICY)
+    assert (again.failed, again.written) == ([], 9)  # each row gets its Priority once
+    assert priority_ranks(rows_by_key(fresh)) == SEED_RANK
