@@ -443,7 +443,9 @@ class DiscordConnector(Connector):
             signal = self._export_signal(item.message, item.guild_id, item.channel_id, where, item.title)
             if signal is None:
                 continue
-            parent = item.parent or _reply_to(item.message)
+            parent = item.parent or (
+                _reply_to(item.message) if item.guild_id != "@me" else None
+            )  # DMs: a reply is a row
             if parent is not None and parent in kept:
                 self._fold(kept, parent, signal)
                 continue

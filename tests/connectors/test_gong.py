@@ -203,7 +203,7 @@ def test_export_csv_with_trackers_cell_and_a_bad_date(tmp_path: Path) -> None:
     assert "- Salesforce\n- SSO" in signals[0].text
     (problem,) = connector.problems
     assert problem.where == f"{path}:4"  # c1 spans lines 2-3
-    assert "11/08/2026" in problem.message
+    assert "8th of Nov 2026" in problem.message
 
 
 def test_tracker_cell_parsing() -> None:
