@@ -466,7 +466,8 @@ class DiscordConnector(Connector):
         kept[parent] = (where, row.model_copy(update=update))
 
     def export_records(self, export: ExportFile) -> Iterator[tuple[str, Any]]:
-        loaded = export.json(EXPORT_SHAPE)
+        """DCE writes one JSON document per channel (`-f Json`); NDJSON and the like are one file error."""
+        loaded = export.json(EXPORT_SHAPE + " (DiscordChatExporter `-f Json`, one document)")
         exports = loaded if isinstance(loaded, list) else [loaded]
         for number, one in enumerate(exports):
             if (

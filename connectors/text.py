@@ -232,7 +232,8 @@ def describe_id(value: object) -> str:
     """Why `parse_id` refused a value, for the row's problem."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return "the id is missing; every row needs its source id"
-    return f"id {_short(value)} is not a plain id (ASCII digits or letters, no spaces, commas or slashes); fix it in the export"
+    rule = "ASCII digits or letters, no spaces, commas or slashes"
+    return f"id {_short(value)} is not a plain id ({rule}); fix it in the export"
 
 
 _MAX_VOTES = 10_000_000

@@ -247,7 +247,7 @@ class ZendeskConnector(Connector):
             self.skip(where, f"expected a ticket object, found {type(ticket).__name__}")
             return None
         parsed_id = parse_id(ticket.get("id"))
-        if parsed_id is None:
+        if parsed_id is None or not parsed_id.isdigit():  # Zendesk ticket ids are numbers
             self.skip(where, f"ticket: {describe_id(ticket.get('id'))}")
             return None
         ticket_id = int(parsed_id)

@@ -67,7 +67,8 @@ def test_github_subset_says_once_which_fields_are_missing_and_how_to_add_them() 
     connector = github(EXPORTS / "github" / "gh_issue_list_subset.json")
     signals = read(connector)
     assert len(connector.notices) == 1
-    assert "createdAt" in connector.notices[0] and "gh issue list --state all --json" in connector.notices[0]
+    assert "createdAt" in connector.notices[0]
+    assert "gh issue list --state all --json" in connector.notices[0]
     first = signals["github:wavelength-ai/open-voice#412"]
     assert first.created_at == first.updated_at
 
@@ -100,7 +101,8 @@ def test_zendesk_without_organizations_says_once_how_to_fix_it_and_a_map_fixes_i
     shutil.copy(EXPORTS / "zendesk" / "incremental_no_orgs.json", path)
     connector = zendesk(path)
     read(connector)
-    assert len(connector.notices) == 1 and "include=organizations" in connector.notices[0]
+    assert len(connector.notices) == 1
+    assert "include=organizations" in connector.notices[0]
     orgs = json.loads((EXPORTS / "zendesk" / "organizations.json").read_text())["organizations"]
     mapped = zendesk(path, organizations={o["id"]: o["name"] for o in orgs})
     assert read(mapped)["zendesk:35452"].customer == "Stark Retail"
@@ -140,7 +142,8 @@ def test_g2_latin1_file_keeps_accents_with_one_warning() -> None:
     assert signals["g2:10464101"].customer == "Société Générale d'Assurances Mutuelles"
     assert signals["g2:10464388"].customer == "Logística Müller S.A."
     assert signals["g2:10464512"].customer == "Bäckerei Größl GmbH"
-    assert len(connector.notices) == 1 and "Latin-1" in connector.notices[0]
+    assert len(connector.notices) == 1
+    assert "Latin-1" in connector.notices[0]
 
 
 def test_g2_header_matching_nothing_is_one_error_listing_the_columns(tmp_path: Path) -> None:
