@@ -44,6 +44,7 @@ from connectors.http import (
     parse_json,
 )
 from connectors.signal import RowProblem, Signal, SourceName
+from connectors.text import parse_votes
 
 log = structlog.get_logger(__name__)
 
@@ -285,6 +286,13 @@ class Connector(ABC):
             f"duplicate id {signal.external_id} (also at {first_where}); kept the row at {winner[0]}"
             " (latest updated time, later row on a tie): remove the other row",
         )
+
+    def votes(self, raw: object, where: str) -> int | None:
+        """A vote count, or None with a notice when it is negative, huge or not a count (the row still lands)."""
+        votes, problem = parse_votes(raw)
+        if problem:
+            self.notice(f"{where}: {problem}")
+        return votes
 
     def notice(self, message: str) -> None:
         """A one-off operator notice, recorded once however often it is raised."""

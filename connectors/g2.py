@@ -21,16 +21,7 @@ from connectors.cursor import Window
 from connectors.exports import ExportFile
 from connectors.http import NextURLPaginator, SourceConfigError, SourceHTTP
 from connectors.signal import Signal, SourceName
-from connectors.text import (
-    describe_id,
-    first_line,
-    guess_kind,
-    guess_tags,
-    html_to_text,
-    parse_id,
-    parse_timestamp,
-    parse_votes,
-)
+from connectors.text import describe_id, first_line, guess_kind, guess_tags, html_to_text, parse_id, parse_timestamp
 
 # G2's question labels, as they head the text so a reader knows which answer is which.
 LOVE, HATE, RECOMMENDATIONS = "What do you like best?", "What do you dislike?", "Recommendations to others"
@@ -218,12 +209,6 @@ class G2Connector(Connector):
         path = f"/api/v2/products/{self.config.product_id}"
         return [Probe("auth + product", path, "check G2_API_TOKEN and G2_PRODUCT_ID")]
 
-    def _votes(self, raw: object, where: str) -> int | None:
-        votes, problem = parse_votes(raw)
-        if problem:
-            self.notice(f"{where}: {problem}")
-        return votes
-
     # --- one review -------------------------------------------------------------------------------------------
 
     def _build(
@@ -277,7 +262,7 @@ class G2Connector(Connector):
             customer=company or None,
             segment=None,
             kind_hint=guess_kind(clean_title, critique),
-            votes=self._votes(votes, where),
+            votes=self.votes(votes, where),
             rating=stars,
             created_at=created_at,
             updated_at=updated_at,

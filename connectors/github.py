@@ -48,7 +48,6 @@ from connectors.text import (
     html_to_text,
     parse_id,
     parse_timestamp,
-    parse_votes,
 )
 
 log = structlog.get_logger(__name__)
@@ -274,7 +273,7 @@ class GitHubConnector(Connector):
             return None
         labels = _label_names(item.get("labels"))
         reactions = item.get("reactions")
-        votes = self._votes(reactions.get("+1"), where) if isinstance(reactions, dict) else None
+        votes = self.votes(reactions.get("+1"), where) if isinstance(reactions, dict) else None
         return self._signal(
             repo=repo,
             number=number,
@@ -370,7 +369,7 @@ class GitHubConnector(Connector):
             title=item.get("title"),
             body=item.get("body"),
             labels=_label_names(item.get("labels")),
-            votes=self._votes(_thumbs_up(item.get("reactionGroups")), where),
+            votes=self.votes(_thumbs_up(item.get("reactionGroups")), where),
             created=created,
             updated=updated,
         )
@@ -383,12 +382,6 @@ class GitHubConnector(Connector):
                 f"{self.export_path}: the export has no {', '.join(missing)} (createdAt missing: updatedAt is used);"
                 f" export with `gh issue list --state all --json {self.export_fields}` to get them"
             )
-
-    def _votes(self, raw: object, where: str) -> int | None:
-        votes, problem = parse_votes(raw)
-        if problem:
-            self.notice(f"{where}: {problem}")
-        return votes
 
 
 def _repo_and_kind_from_url(url: str) -> tuple[str, str, int] | None:
