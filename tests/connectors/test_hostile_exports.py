@@ -20,6 +20,8 @@ from connectors.github import GitHubConfig, GitHubConnector
 from connectors.gong import GongConfig, GongConnector
 from connectors.http import SourceConfigError, SourceError
 from connectors.zendesk import ZendeskConfig, ZendeskConnector
+from scoring.policy import Policy
+from service.pipelines.mapping import signal_to_write
 from tests.fixtures.hostile import PATH_CASES, SHAPES, Expect, base_from_sample, cases, many_rows
 
 
@@ -79,6 +81,15 @@ def test_hostile_case_never_raises_and_keeps_good_rows(source: str, fmt: str, ca
         assert connector.notices
         return
     assert len(rows) >= case.expected_good_rows, [p.message for p in connector.problems]
+    if case.expect is Expect.ROW_PROBLEMS:
+        assert connector.problems, "each bad row is one problem naming the file and line"
+    for row in rows:  # and what would reach Notion is inert
+        properties = signal_to_write(row, Policy(), scrub=True).properties
+        for name in ("Name", "Excerpt", "Customer"):
+            value = properties[name] or ""
+            assert not value.startswith(("=", "+", "-", "@", "\t", "\r")), (name, value[:40])
+            assert not any(ord(c) < 32 and c != "\n" for c in value), name
+        assert properties["Source URL"] is None or properties["Source URL"].startswith(("http://", "https://"))
     if case.expect is Expect.DUPLICATES:
         assert len({r.external_id for r in rows}) == len(rows)
         assert any("duplicate id" in p.message for p in connector.problems)
