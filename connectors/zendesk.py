@@ -190,6 +190,10 @@ class ZendeskConnector(Connector):
             yield from records
         self._report_missing_customers(export)
 
+    def known_organizations(self, names: Mapping[str, str]) -> None:
+        """Organization id -> name from `backlog.toml` (`[zendesk.organizations]`), for exports without names."""
+        self._org_names.update({int(k): v for k, v in names.items() if k.isascii() and k.isdigit()})
+
     def _load_organizations_beside(self, export: ExportFile) -> None:
         beside = export.path.with_name("organizations.json")
         if beside == export.path or not beside.is_file():

@@ -107,6 +107,9 @@ def test_zendesk_without_organizations_says_once_how_to_fix_it_and_a_map_fixes_i
     mapped = zendesk(path, organizations={o["id"]: o["name"] for o in orgs})
     assert read(mapped)["zendesk:35452"].customer == "Stark Retail"
     assert mapped.notices == []
+    from_toml = zendesk(path)  # what sync does with backlog.toml's [zendesk.organizations]
+    from_toml.known_organizations({str(o["id"]): o["name"] for o in orgs})
+    assert read(from_toml)["zendesk:35489"].customer == "Vandelay Industries"
 
 
 def test_zendesk_organizations_list_as_the_ticket_file_is_one_clear_error() -> None:
