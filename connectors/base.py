@@ -44,6 +44,7 @@ from connectors.http import (
     parse_json,
 )
 from connectors.signal import RowProblem, Signal, SourceName
+from connectors.text import parse_votes
 
 log = structlog.get_logger(__name__)
 
@@ -256,13 +257,51 @@ class Connector(ABC):
     # --- export file ------------------------------------------------------------------------------------------
 
     def read_export(self, since: datetime | None) -> Iterator[Signal]:
-        """Yield signals from the export file, updated at or after `since` (all when None)."""
+        """Yield signals from the export file, updated at or after `since` (all when None).
+
+        An id seen twice in the file is one row (the latest `updated_at`, the later row on a tie) and one
+        problem naming both places; a file without rows is one notice.
+        """
         path = self.export_path
         if path is None:
             return
         window = Window.since(since)
-        for where, record in self.export_records(ExportFile(self.source.value, path, self.export_setting)):
-            yield from self.admit(self.export_signal(record, where), window)
+        export = ExportFile(self.source.value, path, self.export_setting, skip=self.skip, notice=self.notice)
+        kept: dict[str, tuple[str, Signal]] = {}
+        for where, record in self.export_records(export):
+            signal = self.export_signal(record, where)
+            if signal is not None:
+                self._keep_latest(kept, where, signal)
+        if not kept and not self.problems:
+            self.notice(f"{path}: no rows in the export file (check the export's filters and date range)")
+        for _where, signal in kept.values():
+            yield from self.admit(signal, window)
+
+    def _keep_latest(self, kept: dict[str, tuple[str, Signal]], where: str, signal: Signal) -> None:
+        earlier = kept.get(signal.external_id)
+        if earlier is None:
+            kept[signal.external_id] = (where, signal)
+            return
+        first_where, first = earlier
+        winner = (where, signal) if signal.updated_at >= first.updated_at else earlier
+        kept[signal.external_id] = winner
+        self.skip(
+            where,
+            f"duplicate id {signal.external_id} (also at {first_where}); kept the row at {winner[0]}"
+            " (latest updated time, later row on a tie): remove the other row",
+        )
+
+    def votes(self, raw: object, where: str) -> int | None:
+        """A vote count, or None with a notice when it is negative, huge or not a count (the row still lands)."""
+        votes, problem = parse_votes(raw)
+        if problem:
+            self.notice(f"{where}: {problem}")
+        return votes
+
+    def notice(self, message: str) -> None:
+        """A one-off operator notice, recorded once however often it is raised."""
+        if message not in self.notices:
+            self.notices.append(message)
 
     @abstractmethod
     def export_records(self, export: ExportFile) -> Iterator[tuple[str, Any]]:

@@ -40,7 +40,15 @@ from connectors.http import (
     retry_after_seconds,
 )
 from connectors.signal import Signal, SourceName
-from connectors.text import first_line, guess_kind, guess_tags, normalize_whitespace, parse_timestamp
+from connectors.text import (
+    describe_id,
+    first_line,
+    guess_kind,
+    guess_tags,
+    normalize_whitespace,
+    parse_id,
+    parse_timestamp,
+)
 
 DISCORD_EPOCH_MS = 1_420_070_400_000
 TEXT_CHANNEL_TYPES = frozenset({0, 5, 10, 11, 12})  # text, announcement, and threads read directly
@@ -153,6 +161,7 @@ class _ExportMessage:
     channel_id: str
     title: str
     thread: str | None  # the export's key when it is a forum post's thread
+    parent: str | None = None  # the starter's id when the thread was started from a channel message
 
 
 class DiscordConnector(Connector):
@@ -324,9 +333,9 @@ class DiscordConnector(Connector):
         if not isinstance(item, dict):
             self.skip(where, f"expected a message object, got {type(item).__name__}")
             return None
-        message_id = str(item.get("id", ""))
-        if not message_id.isdigit():
-            self.skip(where, f"message has no snowflake 'id' (got {item.get('id')!r})")
+        message_id = parse_id(item.get("id"))
+        if message_id is None:
+            self.skip(where, f"message snowflake: {describe_id(item.get('id'))}")
             return None
         return item, message_id
 
@@ -415,25 +424,50 @@ class DiscordConnector(Connector):
     def read_export(self, since: datetime | None) -> Iterator[Signal]:
         """DiscordChatExporter JSON: one export object, or a list of them (several channels) in one file.
 
-        A text channel's export: each human message is a signal. A forum post's export (channel type
-        `Guild...Thread`, `channel.category` = the forum): only its first message, titled with the post name.
+        A text channel's export: each human message is a signal, except a `Reply` to a message of the file,
+        which is evidence folded into that message's row. A thread started from a message (first message of
+        type 21): the replies fold into the starter's row (`discord:<thread id>`). A forum post's export: only
+        its first message, titled with the post name.
         """
         if self.export_path is None:
             return
         window = Window.since(since)
+        export = ExportFile(
+            self.source.value, self.export_path, self.export_setting, skip=self.skip, notice=self.notice
+        )
+        kept: dict[str, tuple[str, Signal]] = {}
         threads_done: set[str] = set()
-        for where, item in self.export_records(ExportFile(self.source.value, self.export_path, self.export_setting)):
+        for where, item in self.export_records(export):
             if item.thread in threads_done:
                 continue
             signal = self._export_signal(item.message, item.guild_id, item.channel_id, where, item.title)
             if signal is None:
                 continue
-            if item.thread is not None:
+            parent = item.parent or (
+                _reply_to(item.message) if item.guild_id != "@me" else None
+            )  # DMs: a reply is a row
+            if parent is not None and parent in kept:
+                self._fold(kept, parent, signal)
+                continue
+            if item.parent is not None:  # a reply of a thread whose starter is not in the file: the row is the thread
+                signal = signal.model_copy(update={"external_id": item.parent, "title": item.title or signal.title})
+            elif item.thread is not None:
                 threads_done.add(item.thread)  # a forum post is its first message; replies are discussion
+            self._keep_latest(kept, where, signal)
+        if not kept and not self.problems:
+            self.notice(f"{self.export_path}: no messages in the export file (check its --after/--before range)")
+        for _where, signal in kept.values():
             yield from self.admit(signal, window)
 
+    @staticmethod
+    def _fold(kept: dict[str, tuple[str, Signal]], parent: str, reply: Signal) -> None:
+        where, row = kept[parent]
+        update = {"text": f"{row.text}\n\n{reply.text}".strip(), "updated_at": max(row.updated_at, reply.updated_at)}
+        kept[parent] = (where, row.model_copy(update=update))
+
     def export_records(self, export: ExportFile) -> Iterator[tuple[str, Any]]:
-        loaded = export.json(EXPORT_SHAPE)
+        """DCE writes one JSON document per channel (`-f Json`); NDJSON and the like are one file error."""
+        loaded = export.json(EXPORT_SHAPE + " (DiscordChatExporter `-f Json`, one document)")
         exports = loaded if isinstance(loaded, list) else [loaded]
         for number, one in enumerate(exports):
             if (
@@ -445,15 +479,22 @@ class DiscordConnector(Connector):
                     f"export {number} is not {EXPORT_SHAPE}"
                     " (needs 'guild', 'channel' and a 'messages' array; export with --format Json)"
                 )
-            prefix = f"{export.path}:" if len(exports) == 1 else f"{export.path}:export {number} "
-            guild = one.get("guild") if isinstance(one.get("guild"), dict) else {}
-            channel: dict[str, Any] = one["channel"]
-            is_thread = "thread" in str(channel.get("type", "")).lower()
-            title = str(channel.get("name") or "").strip() if is_thread else ""
-            ids = str((guild or {}).get("id") or "@me"), str(channel.get("id", ""))
-            for index, message in enumerate(one["messages"]):
-                thread = prefix if is_thread else None
-                yield f"{prefix}message {index}", _ExportMessage(message, *ids, title, thread)
+            yield from self._one_export(export, one, number if len(exports) > 1 else None)
+
+    def _one_export(self, export: ExportFile, one: dict[str, Any], number: int | None) -> Iterator[tuple[str, Any]]:
+        prefix = f"{export.path}:" if number is None else f"{export.path}:export {number} "
+        guild = one.get("guild") if isinstance(one.get("guild"), dict) else {}
+        channel: dict[str, Any] = one["channel"]
+        messages: list[Any] = one["messages"]
+        is_thread = "thread" in str(channel.get("type", "")).lower()
+        title = str(channel.get("name") or "").strip() if is_thread else ""
+        guild_id = str((guild or {}).get("id") or "")
+        ids = "@me" if guild_id in ("", "0") else guild_id, str(channel.get("id", ""))  # DMs: guild "0"
+        started_from_message = is_thread and bool(messages) and _is_thread_starter(messages[0])
+        parent = ids[1] if started_from_message else None
+        for index, message in enumerate(messages):
+            thread = prefix if is_thread and not started_from_message else None
+            yield f"{prefix}message {index}", _ExportMessage(message, *ids, title, thread, parent)
 
     def _export_signal(self, message: object, guild_id: str, channel_id: str, where: str, title: str) -> Signal | None:
         checked = self._checked_message(message, where)
@@ -489,6 +530,20 @@ class DiscordConnector(Connector):
             created=created,
             updated=updated,
         )
+
+
+def _is_thread_starter(message: object) -> bool:
+    """Discord's thread-starter message (type 21), which DCE writes as "21" (its enum has no name for it)."""
+    return isinstance(message, dict) and str(message.get("type")) in ("21", "ThreadStarterMessage")
+
+
+def _reply_to(message: object) -> str | None:
+    """The message a `Reply` answers, when it is one."""
+    if not isinstance(message, dict) or message.get("type") != "Reply":
+        return None
+    reference = message.get("reference")
+    target = reference.get("messageId") if isinstance(reference, dict) else None
+    return str(target) if target else None
 
 
 def _id_order(message: object) -> int:

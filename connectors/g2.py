@@ -21,7 +21,7 @@ from connectors.cursor import Window
 from connectors.exports import ExportFile
 from connectors.http import NextURLPaginator, SourceConfigError, SourceHTTP
 from connectors.signal import Signal, SourceName
-from connectors.text import first_line, guess_kind, guess_tags, html_to_text, parse_timestamp
+from connectors.text import describe_id, first_line, guess_kind, guess_tags, html_to_text, parse_id, parse_timestamp
 
 # G2's question labels, as they head the text so a reader knows which answer is which.
 LOVE, HATE, RECOMMENDATIONS = "What do you like best?", "What do you dislike?", "Recommendations to others"
@@ -36,6 +36,31 @@ def segment_tag(raw: str | None) -> str | None:
         if name in lowered or name.replace("-", " ") in lowered:
             return f"segment:{name}"
     return None
+
+
+# The CSV columns read, each with the header spellings accepted (compared lower case, punctuation ignored; an
+# alias ending in "*" also matches any longer header, as G2 appends the product name to its questions).
+# `docs/exports.md` shows this table: keep them in step.
+CSV_COLUMNS: dict[str, tuple[str, ...]] = {
+    "review_id": ("Review ID", "ID", "Review Id", "attributes.id"),
+    "title": ("Review Title", "Title", "attributes.title"),
+    "star_rating": ("Star Rating", "Rating", "Stars", "attributes.star_rating"),
+    "love": ("What do you like best*", "Love", "attributes.comment_answers.love.value"),
+    "hate": ("What do you dislike*", "Hate", "attributes.comment_answers.hate.value"),
+    "recommendations": ("Recommendations to others*", "attributes.comment_answers.recommendations.value"),
+    "company": ("Company Name", "Reviewer Company", "Company", "attributes.company_name"),
+    "segment": ("Company Segment", "Segment", "Market Segment", "attributes.company_segment"),
+    "submitted_at": (
+        "Submitted At", "Date Submitted", "Submitted", "Published At", "Created At", "Date", "attributes.submitted_at",
+    ),
+    "updated_at": ("Updated At", "Updated", "Last Updated", "attributes.updated_at"),
+    "url": ("Review URL", "URL", "Review Link", "Public URL", "attributes.url"),
+    "votes_up": ("Votes Up", "Helpful Votes", "Votes", "attributes.votes_up"),
+}  # fmt: skip
+
+
+def _accepted() -> str:
+    return "; ".join(f"{name}: {' / '.join(aliases)}" for name, aliases in CSV_COLUMNS.items())
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -89,7 +114,8 @@ class G2Connector(Connector):
         return (self.config.product_id or "",)
 
     def params(self, window: Window) -> dict[str, str | int]:
-        params: dict[str, str | int] = {"page[size]": self.page_size}
+        # `include=user` side-loads the reviewer, whose company becomes the Customer.
+        params: dict[str, str | int] = {"page[size]": self.page_size, "include": "user"}
         if window.first is not None:
             # The filter is strict (`_gt`); one second earlier makes it a closed start. The upsert dedupes.
             params["filter[updated_at_gt]"] = (window.first - timedelta(seconds=1)).isoformat()
@@ -136,31 +162,32 @@ class G2Connector(Connector):
     # --- export file ------------------------------------------------------------------------------------------
 
     def export_records(self, export: ExportFile) -> Iterator[tuple[str, Any]]:
-        """G2's CSV export of reviews: the header row names the columns; errors name the CSV line."""
-        for where, row in export.csv_rows():
-            if "review id" not in row and "id" not in row:
-                raise export.malformed(
-                    "no `Review ID` column in the header; expected G2's review export "
-                    "(Review ID, Title, Star Rating, What do you like best?, ..., Submitted At, Updated At, URL)"
-                )
+        """G2's CSV export of reviews (any header spelling of `CSV_COLUMNS`); errors name the CSV line."""
+        checked = False
+        for where, row in export.csv_rows(CSV_COLUMNS):
+            if not checked:
+                checked = True
+                missing = [name for name in ("review_id", "submitted_at") if name not in row]
+                if "review_id" in missing or ("updated_at" not in row and missing):
+                    raise export.malformed(f"no {' / '.join(missing)} column in the header; expected {_accepted()}", 1)
             yield where, row
 
     def export_signal(self, record: Any, where: str) -> Signal | None:
         row: Mapping[str, str] = record
         return self._build(
             where,
-            review_id=_cell(row, "review id", "id"),
-            title=_cell(row, "title", "review title") or "",
-            love=_question(row, "what do you like best"),
-            hate=_question(row, "what do you dislike"),
-            recommendations=_question(row, "recommendations to others"),
-            rating=_cell(row, "star rating", "rating", "stars"),
-            company=_cell(row, "reviewer company", "company name", "company"),
-            segment=_cell(row, "company segment", "segment", "market segment"),
-            submitted=_cell(row, "submitted at", "submitted", "published at", "created at", "date"),
-            updated=_cell(row, "updated at", "updated"),
-            url=_cell(row, "url", "review url", "public url"),
-            votes=_cell(row, "votes up", "helpful votes"),
+            review_id=row.get("review_id") or None,
+            title=row.get("title", ""),
+            love=row.get("love", ""),
+            hate=row.get("hate", ""),
+            recommendations=row.get("recommendations", ""),
+            rating=row.get("star_rating"),
+            company=row.get("company") or None,
+            segment=row.get("segment") or None,
+            submitted=row.get("submitted_at"),
+            updated=row.get("updated_at"),
+            url=row.get("url") or None,
+            votes=row.get("votes_up"),
         )
 
     # --- doctor -----------------------------------------------------------------------------------------------
@@ -202,8 +229,8 @@ class G2Connector(Connector):
         votes: Any,
     ) -> Signal | None:
         """The one place a review becomes a signal, so the API and the CSV cannot drift apart."""
-        if not review_id:
-            self.skip(where, "review has no id (`Review ID` / `id` is empty)")
+        if parse_id(review_id) is None:
+            self.skip(where, f"review: {describe_id(review_id)}")
             return None
         try:
             stars = _stars(rating, self.max_rating)
@@ -235,7 +262,7 @@ class G2Connector(Connector):
             customer=company or None,
             segment=None,
             kind_hint=guess_kind(clean_title, critique),
-            votes=_int_or_none(votes),
+            votes=self.votes(votes, where),
             rating=stars,
             created_at=created_at,
             updated_at=updated_at,
@@ -254,26 +281,6 @@ def _stars(value: Any, maximum: float) -> float | None:
     if not 0 < stars <= maximum:
         raise ValueError(f"star rating {value!r} is out of range (expected 0.5 to {maximum:g})")
     return stars
-
-
-def _int_or_none(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return None
-
-
-def _cell(row: Mapping[str, str], *names: str) -> str | None:
-    """The first non-empty cell whose header is exactly one of `names`."""
-    return next((row[name] for name in names if row.get(name)), None)
-
-
-def _question(row: Mapping[str, str], question: str) -> str:
-    """A question's answer; G2 names the product in the header ("what do you like best about <product>")."""
-    return next((value for key, value in row.items() if (key == question or key.startswith(question + " "))), "")
 
 
 def _answer(answers: Mapping[str, Any], attrs: Mapping[str, Any], key: str) -> str:

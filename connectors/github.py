@@ -40,7 +40,15 @@ from connectors.http import (
     retry_after_seconds,
 )
 from connectors.signal import Signal, SourceName
-from connectors.text import first_line, guess_kind, guess_tags, html_to_text, parse_timestamp
+from connectors.text import (
+    describe_id,
+    first_line,
+    guess_kind,
+    guess_tags,
+    html_to_text,
+    parse_id,
+    parse_timestamp,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -256,8 +264,8 @@ class GitHubConnector(Connector):
         if item.get("pull_request") is not None:
             return None  # a pull request: work, not feedback
         number = item.get("number")
-        if not isinstance(number, int) or isinstance(number, bool):
-            self.skip(where, f"issue has no integer 'number' (got {number!r})")
+        if parse_id(number) is None or not isinstance(number, int):
+            self.skip(where, f"issue 'number': {describe_id(number)}")
             return None
         where = str(item.get("html_url") or f"{repo}#{number}")
         try:
@@ -268,7 +276,7 @@ class GitHubConnector(Connector):
             return None
         labels = _label_names(item.get("labels"))
         reactions = item.get("reactions")
-        votes = _int_or_none(reactions.get("+1")) if isinstance(reactions, dict) else None
+        votes = self.votes(reactions.get("+1"), where) if isinstance(reactions, dict) else None
         return self._signal(
             repo=repo,
             number=number,
@@ -314,11 +322,25 @@ class GitHubConnector(Connector):
     # --- export file ------------------------------------------------------------------------------------------
 
     def export_records(self, export: ExportFile) -> Iterator[tuple[str, Any]]:
-        """`gh issue list --json number,title,body,labels,createdAt,updatedAt,url,reactionGroups,author,state`."""
-        yield from export.records(None, f"a JSON array of issues (`gh issue list --json {self.export_fields}`)")
+        """`gh issue list --json <any fields>` or `gh api repos/o/r/issues` (one page or `--paginate`d pages)."""
+        expected = f"a JSON array of issues (`gh issue list --json {self.export_fields}`)"
+        yield from export.records(None, expected)
 
     def export_signal(self, record: Any, where: str) -> Signal | None:
+        if isinstance(record, dict) and ("html_url" in record or "created_at" in record):
+            return self._rest_export_signal(record, where)
         return self._export_signal(record, where)
+
+    def _rest_export_signal(self, item: dict[str, Any], where: str) -> Signal | None:
+        """A REST issue from a file: the repo comes from `html_url` (the file does not say which repo it read)."""
+        if item.get("pull_request") is not None:
+            return None
+        url = item.get("html_url")
+        located = _repo_and_kind_from_url(url) if isinstance(url, str) else None
+        if located is None:
+            self.skip(where, f"'html_url' {url!r} is not an issue URL like https://github.com/owner/repo/issues/1")
+            return None
+        return self._issue_signal(located[0], item, where)
 
     def _export_signal(self, item: object, where: str) -> Signal | None:
         if not isinstance(item, dict):
@@ -333,12 +355,13 @@ class GitHubConnector(Connector):
         if url_kind == "pull":
             return None
         number = item.get("number", url_number)
-        if not isinstance(number, int) or isinstance(number, bool):
-            self.skip(where, f"'number' must be an integer, got {number!r}")
+        if parse_id(number) is None or not isinstance(number, int):
+            self.skip(where, f"'number': {describe_id(number)}")
             return None
+        self._note_missing_fields(item)
         try:
-            created = parse_timestamp(item.get("createdAt"))
-            updated = parse_timestamp(item.get("updatedAt"))
+            updated = parse_timestamp(item.get("updatedAt") or item.get("createdAt"))
+            created = parse_timestamp(item["createdAt"]) if item.get("createdAt") is not None else updated
         except ValueError as exc:
             self.skip(where, f"createdAt/updatedAt: {exc}")
             return None
@@ -349,10 +372,19 @@ class GitHubConnector(Connector):
             title=item.get("title"),
             body=item.get("body"),
             labels=_label_names(item.get("labels")),
-            votes=_thumbs_up(item.get("reactionGroups")),
+            votes=self.votes(_thumbs_up(item.get("reactionGroups")), where),
             created=created,
             updated=updated,
         )
+
+    def _note_missing_fields(self, item: Mapping[str, Any]) -> None:
+        """Once per file: which useful `gh --json` fields the export lacks, and the line that adds them."""
+        missing = [f for f in self.export_fields.split(",") if f not in item]
+        if missing:
+            self.notice(
+                f"{self.export_path}: the export has no {', '.join(missing)} (createdAt missing: updatedAt is used);"
+                f" export with `gh issue list --state all --json {self.export_fields}` to get them"
+            )
 
 
 def _repo_and_kind_from_url(url: str) -> tuple[str, str, int] | None:

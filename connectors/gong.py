@@ -29,7 +29,7 @@ from connectors.http import (
     dig,
 )
 from connectors.signal import Signal, SourceName
-from connectors.text import first_line, guess_kind, guess_tags, html_to_text, parse_timestamp
+from connectors.text import describe_id, first_line, guess_kind, guess_tags, html_to_text, parse_id, parse_timestamp
 
 EXPORT_SHAPE = '{"calls": [...]} as /v2/calls/extensive returns, or a CSV'
 
@@ -119,6 +119,12 @@ class GongConnector(Connector):
     def export_records(self, export: ExportFile) -> Iterator[tuple[str, Any]]:
         """`.csv` -> Gong's call list CSV; anything else -> JSON as `/v2/calls/extensive` returns it."""
         if export.path.suffix.lower() != ".csv":
+            head = export.nonblank_text()[:4096]
+            if '"callTranscripts"' in head and '"calls"' not in head:
+                raise export.malformed(
+                    "this is a /v2/calls/transcript export, not a calls export; export POST /v2/calls/extensive"
+                    " (see docs/exports.md) and point GONG_EXPORT_PATH at that file"
+                )
             yield from export.records("calls", EXPORT_SHAPE, label="call")
             return
         for where, row in export.csv_rows():
@@ -193,8 +199,8 @@ class GongConnector(Connector):
         trackers: Mapping[str, int],
     ) -> Signal | None:
         """The one place a call becomes a signal (or is dropped as not feedback), for JSON and CSV alike."""
-        if not call_id:
-            self.skip(where, "call has no id (`metaData.id` / `Call ID` is empty)")
+        if parse_id(call_id) is None:
+            self.skip(where, f"call (`metaData.id` / `Call ID`): {describe_id(call_id)}")
             return None
         try:
             started_at = parse_timestamp(started)
@@ -256,13 +262,15 @@ def crm_account(context: Any) -> str | None:
     return None
 
 
+def _speaker(item: Mapping[str, Any]) -> str | None:
+    """Gong spells it `speakerId` in parties and trackers but `speakerID` in actionItems: accept both."""
+    value = item.get("speakerId", item.get("speakerID"))
+    return None if value is None else str(value)
+
+
 def external_quotes(content: Mapping[str, Any], parties: Iterable[Mapping[str, Any]]) -> Iterator[str]:
-    """Snippets said by EXTERNAL parties (`pointsOfInterest.actionItems[].snippet` keyed by `speakerId`)."""
-    external = {
-        str(party["speakerId"])
-        for party in parties
-        if party.get("affiliation") == "External" and party.get("speakerId") is not None
-    }
+    """Snippets said by EXTERNAL parties (`pointsOfInterest.actionItems[].snippet` keyed by speaker id)."""
+    external = {speaker for party in parties if party.get("affiliation") == "External" and (speaker := _speaker(party))}
     for item in (
         dig(
             content,
@@ -273,7 +281,7 @@ def external_quotes(content: Mapping[str, Any], parties: Iterable[Mapping[str, A
         )
         or []
     ):
-        if isinstance(item, dict) and str(item.get("speakerId")) in external:
+        if isinstance(item, dict) and _speaker(item) in external:
             snippet = item.get("snippet")
             if isinstance(snippet, str) and snippet.strip():
                 yield re.sub(r"\s+", " ", snippet).strip()

@@ -147,33 +147,116 @@ def guess_tags(*texts: str) -> tuple[str, ...]:
     return tuple(tags)
 
 
-def parse_timestamp(value: object) -> datetime:
-    """ISO-8601 (`Z` or offset), a naive ISO string (taken as UTC) or unix seconds -> aware UTC datetime.
+_MS_EPOCH = 100_000_000_000  # an epoch number this large is milliseconds (seconds would be year 5138)
 
-    Raises ValueError with a readable message, so callers can report the row and go on.
+
+def parse_timestamp(value: object) -> datetime:
+    """ISO-8601 (`Z`, offset or date only), a naive ISO string (taken as UTC), or epoch seconds or milliseconds
+    (number or digit string) -> aware UTC datetime.
+
+    Raises ValueError with a readable message for what no calendar date can hold (NaN, 1e20, ...), so callers
+    can report the row and go on: OverflowError and OSError from `datetime` never escape. A representable but
+    implausible date (year 1, 2099, 9999) is NOT refused here: the item is real feedback and is imported; sync
+    flags it by name and keeps it from moving the cursor (DESIGN: never lost, cursor never past the run's start).
     """
     if isinstance(value, int | float) and not isinstance(value, bool):
-        return datetime.fromtimestamp(value, tz=UTC)
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"not a timestamp: {value!r}")
-    raw = value.strip()
-    if re.fullmatch(r"\d{9,11}(\.\d+)?", raw):
-        return datetime.fromtimestamp(float(raw), tz=UTC)
+        parsed = _from_epoch(value)
+    elif not isinstance(value, str) or not value.strip():
+        raise ValueError(f"not a timestamp: {_short(value)} (expected ISO-8601, e.g. 2026-11-03T14:05:00Z)")
+    else:
+        parsed = _from_text(value.strip())
+    return parsed
+
+
+def _from_epoch(value: float) -> datetime:
+    try:
+        seconds = value / 1000 if abs(value) >= _MS_EPOCH else value
+        return datetime.fromtimestamp(seconds, tz=UTC)
+    except (OverflowError, OSError, ValueError):
+        raise ValueError(f"timestamp {_short(value)} is not a usable epoch time (seconds or milliseconds)") from None
+
+
+def _from_text(raw: str) -> datetime:
+    if re.fullmatch(r"\d{9,13}(\.\d+)?", raw):
+        return _from_epoch(float(raw))
+    us = re.fullmatch(r"(\d{1,2})/(\d{1,2})/(\d{4})(?:[ T](\d{1,2}):(\d{2})(?::(\d{2}))?)?", raw)
+    if us:  # Google Sheets / Excel US locale: 11/2/2026 18:30:00 (month first)
+        month, day, year, hour, minute, second = (int(part) if part else 0 for part in us.groups())
+        try:
+            return datetime(year, month, day, hour, minute, second, tzinfo=UTC)
+        except ValueError:
+            raise ValueError(f"unparseable date {_short(raw)} (expected month/day/year)") from None
     try:
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" UTC", "+00:00"))
     except ValueError:
-        raise ValueError(f"unparseable date {raw!r} (expected ISO-8601, e.g. 2026-11-03T14:05:00Z)") from None
+        raise ValueError(f"unparseable date {_short(raw)} (expected ISO-8601, e.g. 2026-11-03T14:05:00Z)") from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:
+        raise ValueError(f"timestamp {_short(raw)} is outside the calendar; fix the date in the export") from None
+
+
+def _short(value: object) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+_MAX_ID = 2**63
+
+
+_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+
+
+def parse_id(value: object) -> str | None:
+    """An external id: an int, or an ASCII token (digits, letters, `_`, `-`); a number must be in 1..2**63.
+
+    Python's `int()` accepts `' 35436 '`, `'٣٥٤٣٦'` and `'3_5'`; a Source Key must not (and a comma, space or
+    slash in a key breaks links and lookups), so this is strict.
+    """
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return str(value) if 0 < value < _MAX_ID else None
+    if not isinstance(value, str) or not value.isascii() or not _ID.fullmatch(value):
+        return None
+    if value.isdigit():
+        return str(int(value)) if 0 < int(value) < _MAX_ID else None
+    return value
+
+
+def describe_id(value: object) -> str:
+    """Why `parse_id` refused a value, for the row's problem."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return "the id is missing; every row needs its source id"
+    rule = "ASCII digits or letters, no spaces, commas or slashes"
+    return f"id {_short(value)} is not a plain id ({rule}); fix it in the export"
+
+
+_MAX_VOTES = 10_000_000
+
+
+def parse_votes(value: object) -> tuple[int | None, str | None]:
+    """(votes, problem): a count between 0 and 10 million, or (None, why) for negative, huge or non-integer."""
+    if value is None or value == "":
+        return None, None
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+        value = int(value.strip())
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_VOTES:
+        return value, None
+    return None, f"vote count {_short(value)} is not a count between 0 and {_MAX_VOTES:,}; left empty"
 
 
 __all__ = [
     "COMPETITORS",
+    "describe_id",
     "first_line",
     "guess_kind",
     "guess_tags",
     "html_to_text",
     "normalize_whitespace",
+    "parse_id",
     "parse_timestamp",
+    "parse_votes",
 ]

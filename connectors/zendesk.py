@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar
 from urllib.parse import urlsplit
 
@@ -22,7 +22,7 @@ from connectors.cursor import Window
 from connectors.exports import ExportFile
 from connectors.http import MalformedPayloadError, QueryParamPaginator, SourceHTTP, dig
 from connectors.signal import Signal, SourceName
-from connectors.text import first_line, guess_kind, guess_tags, html_to_text, parse_timestamp
+from connectors.text import describe_id, first_line, guess_kind, guess_tags, html_to_text, parse_id, parse_timestamp
 
 # Webmail domains say nothing about the account; such requesters are individuals (customer left empty).
 WEBMAIL_DOMAINS = frozenset(
@@ -49,6 +49,7 @@ class ZendeskConfig(SourceConfig):
     api_token: SecretStr | None = None
     oauth_token: SecretStr | None = None
     tags: tuple[str, ...] = ("feature-request", "voice-agents")
+    organizations: Mapping[int, str] = field(default_factory=dict)  # backlog.toml id -> name, for exports
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "api_url", zendesk_base_url(self.url))
@@ -97,6 +98,7 @@ class ZendeskConnector(Connector):
         super().__init__(*args, **kwargs)
         self._org_names: dict[int, str] = {}
         self._user_emails: dict[int, str] = {}
+        self._orgless = 0  # rows whose organization_id had no name: counted for one notice
 
     # --- configuration ----------------------------------------------------------------------------------------
 
@@ -163,19 +165,52 @@ class ZendeskConnector(Connector):
     # --- export file ------------------------------------------------------------------------------------------
 
     def export_records(self, export: ExportFile) -> Iterator[tuple[str, Any]]:
-        """Zendesk's JSON export: an array of tickets, `{"tickets": [...]}` (with side-loads), or NDJSON."""
-        records = export.records("tickets", EXPORT_SHAPE, label="ticket", skip=self.skip)
+        """Zendesk's JSON export: tickets as an array, `{"tickets": [...]}` (with side-loads), a search export
+        (`{"results": [...]}`) or NDJSON. Organization names: side-load, `organizations.json` beside, config map."""
+        head = export.nonblank_text()[:4096].lstrip()
+        key = "results" if '"results"' in head and '"tickets"' not in head else "tickets"
+        if '"organizations"' in head and '"tickets"' not in head and '"results"' not in head:
+            raise export.malformed(
+                "this is an organizations list, not tickets; point ZENDESK_EXPORT_PATH at the tickets export"
+                " and put organizations.json beside it"
+            )
+        self._org_names.update({int(k): v for k, v in self.config.organizations.items()})
+        self._load_organizations_beside(export)
+        records = export.records(key, EXPORT_SHAPE, label="ticket")
         first = next(records, None)  # parses the file (and raises for a malformed one) before side-loads
-        if export.text().lstrip().startswith("{"):  # `{"tickets": [...], "organizations": [...], "users": [...]}`
+        if head.startswith("{"):  # `{"tickets": [...], "organizations": [...], "users": [...]}`
             try:
                 whole = json.loads(export.text())
-            except json.JSONDecodeError:
+            except (json.JSONDecodeError, RecursionError):
                 whole = None  # NDJSON: side-loads come with each ticket
             if isinstance(whole, dict):
                 self._remember_side_loads(whole)
         if first is not None:
             yield first
             yield from records
+        self._report_missing_customers(export)
+
+    def known_organizations(self, names: Mapping[str, str]) -> None:
+        """Organization id -> name from `backlog.toml` (`[zendesk.organizations]`), for exports without names."""
+        self._org_names.update({int(k): v for k, v in names.items() if k.isascii() and k.isdigit()})
+
+    def _load_organizations_beside(self, export: ExportFile) -> None:
+        beside = export.path.with_name("organizations.json")
+        if beside == export.path or not beside.is_file():
+            return
+        orgs = ExportFile(self.source.value, beside, self.export_setting, notice=self.notice)
+        try:
+            self._remember_side_loads({"organizations": orgs.json('`{"organizations": [...]}`').get("organizations")})
+        except (MalformedPayloadError, AttributeError) as exc:
+            self.notice(f"{beside}: not read as an organizations list ({exc}); customers may be missing")
+
+    def _report_missing_customers(self, export: ExportFile) -> None:
+        if self._orgless:
+            self.notice(
+                f"{export.path}: {self._orgless} rows have an organization_id but no organization name (no customer);"
+                " export with `include=organizations`, put organizations.json beside it, or map ids to names"
+                " under [zendesk.organizations] in backlog.toml"
+            )
 
     def export_signal(self, record: Any, where: str) -> Signal | None:
         if isinstance(record, dict):
@@ -215,12 +250,11 @@ class ZendeskConnector(Connector):
         if not isinstance(ticket, dict):
             self.skip(where, f"expected a ticket object, found {type(ticket).__name__}")
             return None
-        ticket_id = ticket.get("id")
-        if isinstance(ticket_id, str) and ticket_id.strip().isdigit():
-            ticket_id = int(ticket_id)
-        if not isinstance(ticket_id, int) or isinstance(ticket_id, bool):
-            self.skip(where, f"ticket has no numeric `id` (found {ticket_id!r})")
+        parsed_id = parse_id(ticket.get("id"))
+        if parsed_id is None or not parsed_id.isdigit():  # Zendesk ticket ids are numbers
+            self.skip(where, f"ticket: {describe_id(ticket.get('id'))}")
             return None
+        ticket_id = int(parsed_id)
         if ticket.get("status") == "deleted":
             return None
         tags = [str(tag) for tag in ticket.get("tags") or [] if isinstance(tag, str | int)]
@@ -282,6 +316,8 @@ class ZendeskConnector(Connector):
         org_id = ticket.get("organization_id")
         if isinstance(org_id, int) and org_id in self._org_names:
             return self._org_names[org_id]
+        if isinstance(org_id, int):
+            self._orgless += 1
         return _email_domain(self._requester_email(ticket))
 
     def _requester_email(self, ticket: Mapping[str, Any]) -> str | None:

@@ -6,13 +6,19 @@ reproduces the seed exactly.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+# Hostile-proof values: a typo'd, negative, NaN or absurd number is refused with its key, never loaded silently.
+Multiplier = Annotated[float, Field(ge=0, le=100, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Count = Annotated[int, Field(ge=0, le=100_000)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=200, pattern=r"^[^\x00-\x1f\x7f]*$")]
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
 
 class Scales(_Frozen):
@@ -34,7 +40,7 @@ class Scales(_Frozen):
 class Strategy(_Frozen):
     """Boosts applied after RICE (seed step 3) and the Icebox rule."""
 
-    okrs: dict[str, str] = Field(
+    okrs: dict[str, Name] = Field(
         default_factory=lambda: {
             "O1": "Establish Voice Agents as the enterprise leader in AI voice",
             "O2": "Reduce latency to sub-300ms average",
@@ -42,10 +48,10 @@ class Strategy(_Frozen):
             "O4": "Grow developer ecosystem",
         }
     )
-    okr_boost: float = 1.5  # multiplier on RICE for an item aligned with at least one OKR
-    competitive_loss_boost: float = 1.3  # multiplier when the item addresses a competitive loss reason
-    churn_risk_boost: float = 1.3  # multiplier when it reduces churn risk for existing pilots
-    icebox_threshold: float = 1.0  # RICE under this with no OKR -> suggest Icebox
+    okr_boost: Multiplier = 1.5  # multiplier on RICE for an item aligned with at least one OKR
+    competitive_loss_boost: Multiplier = 1.3  # multiplier when the item addresses a competitive loss reason
+    churn_risk_boost: Multiplier = 1.3  # multiplier when it reduces churn risk for existing pilots
+    icebox_threshold: Multiplier = 1.0  # RICE under this with no OKR -> suggest Icebox
     competitive_loss_keywords: list[str] = Field(
         default_factory=lambda: ["competitor", "competitive", "lost deal", "switched to", "churned to"]
     )
@@ -58,29 +64,39 @@ class Strategy(_Frozen):
 class Segments(_Frozen):
     """Customer -> Segment (the Segment select). Matching is case-insensitive on the account name or domain."""
 
-    enterprise_pilots: list[str] = Field(default_factory=list)
-    trials: list[str] = Field(default_factory=list)
-    free: list[str] = Field(default_factory=list)
-    internal_domains: list[str] = Field(default_factory=list)
+    enterprise_pilots: list[Name] = Field(default_factory=list)
+    trials: list[Name] = Field(default_factory=list)
+    free: list[Name] = Field(default_factory=list)
+    internal_domains: list[Name] = Field(default_factory=list)
     # Sizes of the whole population, for the Reach suggestion ("all pilots", "all trial users").
-    total_enterprise_pilots: int = 15
-    total_trials: int | None = None  # None: "all trial users" is never inferred from evidence
+    total_enterprise_pilots: Count = 15
+    total_trials: Count | None = None  # None: "all trial users" is never inferred from evidence
     # One free-tier user counts as this many customers for the Confidence suggestion (seed: one pilot > 50 free).
-    free_user_weight: float = 0.02
+    free_user_weight: Multiplier = 0.02
 
 
 class Capacity(_Frozen):
     """Sprint capacity, shown step by step on the sprint page. Defaults: the seed's team."""
 
-    engineers: dict[str, int] = Field(default_factory=lambda: {"ML": 3, "Backend": 5, "Frontend": 2, "Infra": 2})
-    sprint_weeks: float = 2
-    on_call_engineers: int = 2
-    on_call_share: float = 0.4
-    bugs_ops_share: float = 0.2
-    overhead_share: float = 0.1
-    days_off: float = 0  # person-days of holidays/time off in the sprint
-    max_plan_share: float = 0.8  # never plan more than this share of feature capacity
-    zombie_after_sprints: int = 3
+    engineers: dict[Name, Annotated[int, Field(ge=0, le=10_000)]] = Field(
+        default_factory=lambda: {"ML": 3, "Backend": 5, "Frontend": 2, "Infra": 2}
+    )
+    sprint_weeks: Annotated[float, Field(gt=0, le=52, allow_inf_nan=False)] = 2
+    on_call_engineers: Count = 2
+    on_call_share: Share = 0.4
+    bugs_ops_share: Share = 0.2
+    overhead_share: Share = 0.1
+    days_off: Annotated[float, Field(ge=0, le=10_000, allow_inf_nan=False)] = (
+        0  # person-days of holidays/time off in the sprint
+    )
+    max_plan_share: Share = 0.8  # never plan more than this share of feature capacity
+    zombie_after_sprints: Count = 3
+
+
+class Zendesk(_Frozen):
+    """Organization id -> name, for Zendesk exports that carry ids only (no side-load, no organizations.json)."""
+
+    organizations: dict[Annotated[str, StringConstraints(pattern=r"^[0-9]{1,19}$")], Name] = Field(default_factory=dict)
 
 
 class SlackSource(_Frozen):
@@ -110,9 +126,10 @@ class Policy(_Frozen):
     """Everything `backlog.toml` can say. `framework` chooses RICE (default) or ICE (seed 003)."""
 
     framework: Literal["rice", "ice"] = "rice"
-    product: str = "Voice Agents"
+    product: Name = "Voice Agents"
     scales: Scales = Field(default_factory=Scales)
     strategy: Strategy = Field(default_factory=Strategy)
     segments: Segments = Field(default_factory=Segments)
     capacity: Capacity = Field(default_factory=Capacity)
     sources: Sources = Field(default_factory=Sources)
+    zendesk: Zendesk = Field(default_factory=Zendesk)

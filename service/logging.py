@@ -75,6 +75,31 @@ def redact_processor(_logger: WrappedLogger, _name: str, event_dict: EventDict) 
     return event_dict
 
 
+# Per-row events: on a console the summary table already counts and lists them, so they print only at DEBUG
+# (JSON logs keep them all: a log collector wants every row). One source failure is printed by the report.
+PER_ROW_EVENTS = frozenset({"sync.row_skipped", "sync.url_dropped", "sync.source_notice", "sync.source_failed"})
+
+
+def _console_filter(numeric: int) -> Processor:
+    def drop_per_row(_logger: WrappedLogger, _name: str, event_dict: EventDict) -> EventDict:
+        if numeric > logging.DEBUG and event_dict.get("event") in PER_ROW_EVENTS:
+            raise structlog.DropEvent
+        return event_dict
+
+    return drop_per_row
+
+
+class _CurrentStderr:
+    """Writes to whatever `sys.stderr` is now, so rich's live progress (which redirects it) prints log lines
+    above its bars instead of through them."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | None = None) -> None:
     """Configure structlog and stdlib logging once. `fmt`: auto (console on a TTY, else JSON), json, console."""
     out = stream or sys.stderr
@@ -93,11 +118,13 @@ def configure_logging(level: str = "INFO", fmt: str = "auto", stream: TextIO | N
         shared.append(structlog.processors.format_exc_info)
         renderer = structlog.processors.JSONRenderer()
     else:
+        shared.insert(0, _console_filter(numeric))
         renderer = structlog.dev.ConsoleRenderer(colors=out.isatty())
+    target: Any = _CurrentStderr() if stream is None and not use_json else out
     structlog.configure(
         processors=[*shared, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),
-        logger_factory=structlog.PrintLoggerFactory(file=out),
+        logger_factory=structlog.PrintLoggerFactory(file=target),
         cache_logger_on_first_use=False,
     )
     # Libraries that log through stdlib (httpx, uvicorn, notion_client) stay quiet unless debugging.

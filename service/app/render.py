@@ -57,8 +57,9 @@ def render_sync(report: SyncReport) -> None:
         table.add_row(s.source, f"[{style}]{s.status}[/{style}]", *(str(v) for v in counts))
     out.print(table)
     for s in report.sources:
-        if s.message:
-            out.print(f"  {s.source}: {escape(s.message)}")
+        if s.message:  # a SourceError already names its source: print "github: ...", not "github: github: ..."
+            message = s.message.removeprefix(f"{s.source}: ")
+            out.print(f"  {escape(s.source)}: {escape(message)}")
         for problem in s.problems:
             out.print(f"  [yellow]{escape(problem)}[/yellow]")
         if report.dry_run:
@@ -86,12 +87,12 @@ def render_report(result: ReportResult, *, sprint: int, dry_run: bool = False, o
     """The stakeholder summary (to `out_file`, else stdout), then one line about the page and the rows."""
     if out_file:
         out_file.write_text(result.markdown, encoding="utf-8")
-        out.print(f"summary written to {out_file}")
+        out.print(f"summary written to {escape(str(out_file))}")
     else:
         sys.stdout.write(result.markdown + "\n")
     out.print(
         f"report: sprint {sprint}: {result.planned} planned ({result.planned_effort:g} of {result.plan_limit:g} "
-        f"person-weeks), page {'would be ' if dry_run else ''}{result.page_action}: {result.page_url or '-'}; "
+        f"person-weeks), page {'would be ' if dry_run else ''}{result.page_action}: {escape(result.page_url or '-')}; "
         f"{result.rows_written} rows updated"
     )
     for page_id, message in result.failed:  # the exit code is 1: say which rows and why

@@ -26,6 +26,7 @@ from connectors.base import Connector
 from connectors.http import SourceConfigError, SourceError
 from connectors.registry import CONNECTORS
 from connectors.signal import RowProblem, Signal, SourceName
+from connectors.zendesk import ZendeskConnector
 from scoring.policy import Policy
 from service.logging import get_logger
 from service.notion import NotionGateway, Row, RowWrite, UpsertResult
@@ -195,6 +196,9 @@ def run_sync(
     names = [n.lower() for n in (sources or list(CONNECTORS))]
     reports: dict[str, SourceReport] = {}
     configured = _configured_connectors(settings, names, reports, transports)
+    for _name, connector in configured:  # backlog.toml's organization names, for Zendesk exports without them
+        if isinstance(connector, ZendeskConnector):
+            connector.known_organizations(policy.zendesk.organizations)
     # Nothing to read, nothing to look up: a sync with no configured source costs no Notion call.
     rows = list(gateway.iter_rows()) if configured else []
     notices: dict[str, list[str]] = {}

@@ -190,7 +190,7 @@ def test_export_csv_with_trackers_cell_and_a_bad_date(tmp_path: Path) -> None:
         writer.writerow(["c1", "Globex | demo", "2026-11-07T15:00:00Z", "Globex Bank", "Product feedback:2; Pricing:1",
                          "Needs a Salesforce native integration; lost a deal to Retell over it.", "- Salesforce\n- SSO",
                          "https://app.gong.io/call?id=c1"])  # fmt: skip
-        writer.writerow(["c2", "Hooli | check-in", "11/08/2026", "Hooli", "Product feedback", "", "", ""])
+        writer.writerow(["c2", "Hooli | check-in", "8th of Nov 2026", "Hooli", "Product feedback", "", "", ""])
         writer.writerow(["c3", "Pricing", "2026-11-09T15:00:00Z", "Initech Insurance", "Pricing", "Price talk", "", ""])
     connector, _ = make(gong_export_path=path)
 
@@ -203,7 +203,7 @@ def test_export_csv_with_trackers_cell_and_a_bad_date(tmp_path: Path) -> None:
     assert "- Salesforce\n- SSO" in signals[0].text
     (problem,) = connector.problems
     assert problem.where == f"{path}:4"  # c1 spans lines 2-3
-    assert "11/08/2026" in problem.message
+    assert "8th of Nov 2026" in problem.message
 
 
 def test_tracker_cell_parsing() -> None:
