@@ -141,9 +141,9 @@ __all__ = [
     "LostDeals",
     "deal_amount",
     "is_lost_deal",
+    "loss_reason",
     "lost_deal_evidence",
     "lost_deal_line",
-    "loss_reason",
     "money_short",
     "reason_theme",
 ]

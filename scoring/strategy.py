@@ -75,7 +75,8 @@ def strategic_fit(
     order = list(strategy.okrs)
     okrs.sort(key=order.index)
     deals = lost_deal_evidence(candidate, children or {})
-    competitive = deals.short() if deals else _signal(candidate, COMPETITIVE_LOSS_TAG, strategy.competitive_loss_keywords)
+    keywords = strategy.competitive_loss_keywords
+    competitive = deals.short() if deals else _signal(candidate, COMPETITIVE_LOSS_TAG, keywords)
     churn = _signal(candidate, CHURN_RISK_TAG, strategy.churn_risk_keywords)
     multiplier = 1.0
     boosts: list[str] = []

@@ -139,8 +139,18 @@ def test_the_boost_is_counted_once_however_many_deals() -> None:
 
 
 def test_a_lost_deal_scored_on_its_own_is_boosted_by_its_source() -> None:
-    alone = deal("sf-alone", "Champion left the company", 60_000.0, target="", reach="1", impact="1",
-                 confidence="50%", effort="S", type="Feature", status="Triaged")
+    alone = deal(
+        "sf-alone",
+        "Champion left the company",
+        60_000.0,
+        target="",
+        reach="1",
+        impact="1",
+        confidence="50%",
+        effort="S",
+        type="Feature",
+        status="Triaged",
+    )
     result = score_backlog([alone], POLICY)["sf-alone"]
     assert "competitive loss: 1 lost deal ($60k) ×1.3" in result.note
     assert "Suggest Icebox" not in result.note  # a lost deal is a strategic signal
@@ -155,7 +165,19 @@ def test_priority_of_a_row_depends_only_on_its_own_deals() -> None:
 
 def test_seed_rows_without_deals_keep_their_golden_rice_and_notes() -> None:
     results = score_backlog(seed_example_candidates(), POLICY)
-    shown = [results[p].rice_display for p in
-             ("latency", "soc2", "salesforce", "analytics", "hipaa", "webhooks", "multilang", "wakeword", "escalation")]
+    shown = [
+        results[p].rice_display
+        for p in (
+            "latency",
+            "soc2",
+            "salesforce",
+            "analytics",
+            "hipaa",
+            "webhooks",
+            "multilang",
+            "wakeword",
+            "escalation",
+        )
+    ]
     assert shown == ["5.0", "3.0", "2.7", "2.0", "2.4", "6.7", "0.5", "0.2", "5.3"]
     assert not any("competitive loss:" in r.note for r in results.values())

@@ -35,8 +35,14 @@ def encoded(properties: dict[str, Any]) -> dict[str, Any]:
 
 
 def row(**values: Any) -> Row:
-    return Row(page_id="p1", url="https://notion.so/p1", created_time=WHEN, last_edited_time=WHEN,
-               last_edited_by=None, values=values)
+    return Row(
+        page_id="p1",
+        url="https://notion.so/p1",
+        created_time=WHEN,
+        last_edited_time=WHEN,
+        last_edited_by=None,
+        values=values,
+    )
 
 
 def lost_deal() -> Signal:
@@ -57,7 +63,7 @@ def test_a_lost_deal_writes_its_amount_and_keeps_the_excerpt() -> None:
     properties = signal_to_write(lost_deal(), Policy(), scrub=True).properties
     assert properties["Deal Amount"] == 240_000.0
     assert "Amount: $240,000" in properties["Excerpt"]
-    assert BY_NAME["Deal Amount"].type == "number" and BY_NAME["Deal Amount"].writer == "sync"
+    assert (BY_NAME["Deal Amount"].type, BY_NAME["Deal Amount"].writer) == ("number", "sync")
 
 
 def test_rows_without_an_amount_keep_their_properties_and_content_hash() -> None:
