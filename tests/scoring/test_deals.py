@@ -9,6 +9,7 @@ from scoring.evidence import merged_children
 from scoring.models import Candidate
 from scoring.policy import Policy
 from scoring.score import score_backlog
+from scoring.tensions import tensions
 from tests.fixtures.seed_examples import seed_example_candidates
 
 POLICY = Policy()
@@ -181,3 +182,12 @@ def test_seed_rows_without_deals_keep_their_golden_rice_and_notes() -> None:
     ]
     assert shown == ["5.0", "3.0", "2.7", "2.0", "2.4", "6.7", "0.5", "0.2", "5.3"]
     assert not any("competitive loss:" in r.note for r in results.values())
+
+
+def test_the_tension_line_names_the_lost_deals_boost() -> None:
+    higher = candidate(page_id="higher", name="Higher RICE", reach="3", impact="2", confidence="80%", effort="S")
+    rows = [candidate(), higher, HOOLI, SOYLENT]
+    scores = score_backlog(rows, POLICY)
+    assert (scores["higher"].rice or 0) > (scores[LATENCY].rice or 0)
+    [line] = tensions([LATENCY], rows, scores, POLICY)
+    assert "by its boosts (competitive loss: 2 lost deals ($420k) ×1.3)" in line
