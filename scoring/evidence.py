@@ -90,8 +90,8 @@ def merged_children(candidates: Sequence[Candidate]) -> dict[str, list[Candidate
     return children
 
 
-def gather_evidence(candidate: Candidate, children: Mapping[str, Sequence[Candidate]], policy: Policy) -> Evidence:
-    """The row plus every row merged into it (transitively; a merge cycle is walked once)."""
+def merged_family(candidate: Candidate, children: Mapping[str, Sequence[Candidate]]) -> list[Candidate]:
+    """The row and every row merged into it, transitively, each once (a merge cycle is walked once)."""
     rows: list[Candidate] = []
     seen: set[str] = set()
     stack = [candidate]
@@ -102,6 +102,12 @@ def gather_evidence(candidate: Candidate, children: Mapping[str, Sequence[Candid
         seen.add(row.page_id)
         rows.append(row)
         stack.extend(sorted(children.get(row.page_id, ()), key=lambda child: child.page_id, reverse=True))
+    return rows
+
+
+def gather_evidence(candidate: Candidate, children: Mapping[str, Sequence[Candidate]], policy: Policy) -> Evidence:
+    """The row plus every row merged into it (transitively; a merge cycle is walked once)."""
+    rows = merged_family(candidate, children)
     by_segment: dict[str, dict[str, str]] = {PILOT: {}, TRIAL: {}, UNKNOWN: {}, FREE: {}}
     anonymous_free = 0
     internal = False

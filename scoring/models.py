@@ -22,6 +22,7 @@ class Candidate(BaseModel):
     customer: str | None = None
     segment: str | None = None
     votes: int | None = None
+    deal_amount: float | None = None  # a lost deal's Amount (Salesforce rows): scoring/deals.py sums it
     first_seen: date | None = None
     last_seen: date | None = None
     added: date | None = None  # the day the row was created in Notion: "waiting since" when First Seen is empty

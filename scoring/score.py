@@ -225,7 +225,7 @@ def _score_row(row: _Row, policy: Policy, children: dict[str, list[Candidate]]) 
         _triage_bug(row)
         return
     _score_framework(row, policy, gather_evidence(c, children, policy))
-    _apply_strategy(row, policy)
+    _apply_strategy(row, policy, children)
     if c.strategic_override:
         row.lines.append("Strategic Override: ranked above every item without one, regardless of score.")
 
@@ -263,11 +263,11 @@ def _score_framework(row: _Row, policy: Policy, evidence: Evidence) -> None:
         )
 
 
-def _apply_strategy(row: _Row, policy: Policy) -> None:
+def _apply_strategy(row: _Row, policy: Policy, children: dict[str, list[Candidate]]) -> None:
     """OKR / competitive-loss / churn boosts turn the score into the priority; no signal and a low score: Icebox."""
     c = row.candidate
     label = policy.framework.upper()
-    fit = strategic_fit(c, policy)
+    fit = strategic_fit(c, policy, children)
     row.fit = fit
     if fit.unknown_okrs:
         row.lines.append(

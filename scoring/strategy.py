@@ -7,8 +7,10 @@ does not know is reported, not silently used.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from scoring.deals import LostDeals, lost_deal_evidence
 from scoring.models import Candidate
 from scoring.policy import Policy
 from scoring.scales import num
@@ -24,10 +26,11 @@ class StrategyFit:
 
     okrs: tuple[str, ...]  # known OKR keys, in policy order
     unknown_okrs: tuple[str, ...]
-    competitive_loss: str | None  # why ("tag competitive-loss", "keyword 'switched to'")
+    competitive_loss: str | None  # why ("2 lost deals ($420k)", "tag competitive-loss", "keyword 'switched to'")
     churn_risk: str | None
     multiplier: float
     boosts: tuple[str, ...]  # "OKR O2 ×1.5", ...
+    lost_deals: LostDeals | None = None  # the row's and its merged rows' lost deals
 
     @property
     def has_signal(self) -> bool:
@@ -56,7 +59,10 @@ def _signal(candidate: Candidate, tag: str, keywords: list[str]) -> str | None:
     return None if hit is None else f"keyword {hit.strip()!r}"
 
 
-def strategic_fit(candidate: Candidate, policy: Policy) -> StrategyFit:
+def strategic_fit(
+    candidate: Candidate, policy: Policy, children: Mapping[str, Sequence[Candidate]] | None = None
+) -> StrategyFit:
+    """Pass `children` (evidence.merged_children of all rows) so lost deals merged into the row count."""
     strategy = policy.strategy
     okrs: list[str] = []
     unknown: list[str] = []
@@ -68,7 +74,9 @@ def strategic_fit(candidate: Candidate, policy: Policy) -> StrategyFit:
             okrs.append(key)
     order = list(strategy.okrs)
     okrs.sort(key=order.index)
-    competitive = _signal(candidate, COMPETITIVE_LOSS_TAG, strategy.competitive_loss_keywords)
+    deals = lost_deal_evidence(candidate, children or {})
+    keywords = strategy.competitive_loss_keywords
+    competitive = deals.short() if deals else _signal(candidate, COMPETITIVE_LOSS_TAG, keywords)
     churn = _signal(candidate, CHURN_RISK_TAG, strategy.churn_risk_keywords)
     multiplier = 1.0
     boosts: list[str] = []
@@ -77,7 +85,8 @@ def strategic_fit(candidate: Candidate, policy: Policy) -> StrategyFit:
         boosts.append(f"OKR {'+'.join(okrs)} ×{num(strategy.okr_boost)}")
     if competitive:
         multiplier *= strategy.competitive_loss_boost
-        boosts.append(f"competitive loss ({competitive}) ×{num(strategy.competitive_loss_boost)}")
+        why = f": {competitive}" if deals else f" ({competitive})"
+        boosts.append(f"competitive loss{why} ×{num(strategy.competitive_loss_boost)}")
     if churn:
         multiplier *= strategy.churn_risk_boost
         boosts.append(f"churn risk ({churn}) ×{num(strategy.churn_risk_boost)}")
@@ -88,6 +97,7 @@ def strategic_fit(candidate: Candidate, policy: Policy) -> StrategyFit:
         churn_risk=churn,
         multiplier=multiplier,
         boosts=tuple(boosts),
+        lost_deals=deals,
     )
 
 

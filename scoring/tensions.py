@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+from scoring.evidence import merged_children
 from scoring.models import Candidate
 from scoring.policy import Policy
 from scoring.scales import fmt1
@@ -16,16 +17,22 @@ from scoring.score import ScoreResult, ranking
 from scoring.strategy import strategic_fit
 
 
-def _cause(candidate: Candidate, top: Candidate, policy: Policy) -> str:
+def _cause(
+    candidate: Candidate, top: Candidate, policy: Policy, children: Mapping[str, Sequence[Candidate]] | None = None
+) -> str:
     """Why the item outranks a higher score: its override, its boosts, or the boosted score itself."""
     if candidate.strategic_override and not top.strategic_override:
         return "Strategic Override"
-    boosts = strategic_fit(candidate, policy).boosts
+    boosts = strategic_fit(candidate, policy, children).boosts  # merged lost deals count, as in the score
     return f"its boosts ({', '.join(boosts)})" if boosts else "priority after boosts"
 
 
 def tension(
-    position: int, ranked: Sequence[ScoreResult], candidates: Mapping[str, Candidate], policy: Policy
+    position: int,
+    ranked: Sequence[ScoreResult],
+    candidates: Mapping[str, Candidate],
+    policy: Policy,
+    children: Mapping[str, Sequence[Candidate]] | None = None,
 ) -> str | None:
     """The highest-scored item ranked below `ranked[position]` despite a higher score, and how many there are."""
     result = ranked[position]
@@ -43,7 +50,7 @@ def tension(
     more = f" and {len(higher) - 1} more" if len(higher) > 1 else ""
     return (
         f"{candidate.name} is ranked above {top_candidate.name} ({policy.framework.upper()} "
-        f"{fmt1(top.rice or 0.0)}){more} by {_cause(candidate, top_candidate, policy)} — the seed's tension, "
+        f"{fmt1(top.rice or 0.0)}){more} by {_cause(candidate, top_candidate, policy, children)} — the seed's tension, "
         "surfaced, not resolved."
     )
 
@@ -55,7 +62,8 @@ def tensions(
     ranked = ranking(scores)
     positions = {result.page_id: index for index, result in enumerate(ranked)}
     by_id = {c.page_id: c for c in candidates}
-    lines = [tension(positions[page_id], ranked, by_id, policy) for page_id in shown if page_id in positions]
+    children = merged_children(candidates)
+    lines = [tension(positions[page_id], ranked, by_id, policy, children) for page_id in shown if page_id in positions]
     return [line for line in lines if line is not None]
 
 

@@ -66,6 +66,7 @@ SCHEMA: tuple[PropertySpec, ...] = (
     PropertySpec("Customer", "rich_text", "sync"),
     PropertySpec("Segment", "select", "sync", SEGMENTS),
     PropertySpec("Votes", "number", "sync"),
+    PropertySpec("Deal Amount", "number", "sync", description="a lost deal's Amount (Salesforce rows only)"),
     PropertySpec("First Seen", "date", "sync"),
     PropertySpec("Last Seen", "date", "sync"),
     PropertySpec("Content Hash", "rich_text", "sync"),

@@ -12,7 +12,8 @@ from urllib.parse import urlsplit
 
 import structlog
 
-from connectors.signal import Signal
+from connectors.salesforce import LOST_TAGS
+from connectors.signal import Signal, SourceName
 from scoring.models import Candidate
 from scoring.policy import Policy
 from service.notion import Row, RowWrite
@@ -138,6 +139,8 @@ def signal_to_write(signal: Signal, policy: Policy, *, scrub: bool) -> RowWrite:
         "First Seen": signal.created_at,
         "Last Seen": signal.updated_at,
     }
+    if signal.amount is not None:
+        properties["Deal Amount"] = signal.amount  # only on deals: every other row's Content Hash stays as it was
     create_only: dict[str, Any] = {"Status": "New"}
     if signal.kind_hint is not None:
         create_only["Type"] = signal.kind_hint.value
@@ -185,21 +188,32 @@ def _int(value: Any) -> int | None:
         return None
 
 
+def _float(value: Any) -> float | None:
+    return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _tags(source: str | None) -> tuple[str, ...]:
+    """A lost deal is competitive-loss evidence by its Source, not by a keyword in its Excerpt."""
+    return LOST_TAGS if source and source.casefold() == SourceName.SALESFORCE.label.casefold() else ()
+
+
 def row_to_candidate(row: Row) -> Candidate:
     """The scorer's view of a Notion row."""
     get = row.values.get
     rice = get("RICE")
+    source = _text(get("Source"))
     return Candidate(
         page_id=row.page_id,
         name=_text(get("Name")) or "",
         url=row.url,
         source_key=_text(get("Source Key")),
-        source=_text(get("Source")),
+        source=source,
         source_url=_text(get("Source URL")),
         excerpt=_text(get("Excerpt")) or "",
         customer=_text(get("Customer")),
         segment=_text(get("Segment")),
         votes=_int(get("Votes")),
+        deal_amount=_float(get("Deal Amount")),
         first_seen=_as_date(get("First Seen")),
         last_seen=_as_date(get("Last Seen")),
         status=_text(get("Status")),
@@ -216,9 +230,10 @@ def row_to_candidate(row: Row) -> Candidate:
         possible_duplicate=_tuple(get("Possible Duplicate")),
         validation_customer=_text(get("Validation Customer")),
         owners=_tuple(get("Owner")),
-        rice=float(rice) if isinstance(rice, int | float) else None,
+        rice=_float(rice),
         rank=_int(get("Rank")),
         score_note=_text(get("Score Note")) or "",
         sprint=_int(get("Sprint")),
         sprints_waiting=_int(get("Sprints Waiting")),
+        tags=_tags(source),
     )
