@@ -19,7 +19,7 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, utils
 
-from scoring.similarity import STOPWORDS, Matrix, MatchConfig, content_terms, nearest, unit_rows
+from scoring.similarity import STOPWORDS, MatchConfig, Matrix, content_terms, nearest, unit_rows
 
 MIN_WORDS = 3  # "Bug" or "Latency" alone would match half the backlog
 LEXICAL_CANDIDATES = 20  # titles sharing the most rare words, scored by token-set ratio
@@ -69,14 +69,14 @@ class _Lexical:
     def candidates(self, title: str) -> list[int]:
         """The earlier titles sharing the most uncommon words with `title`, at most LEXICAL_CANDIDATES."""
         common = max(50, COMMON_SHARE * len(self.titles))
-        weights: Counter[int] = Counter()
+        weights: dict[int, float] = defaultdict(float)
         for word in set(title_words(title)) - STOPWORDS:
             posting = self.postings.get(word, [])
             if 0 < len(posting) <= common:
                 weight = 1.0 / math.log(2 + len(posting))
                 for index in posting:
                     weights[index] += weight
-        return [index for index, _ in weights.most_common(LEXICAL_CANDIDATES)]
+        return sorted(weights, key=lambda index: (-weights[index], index))[:LEXICAL_CANDIDATES]
 
 
 def _top_m(values: npt.NDArray[np.float32], m: int) -> float:
@@ -111,11 +111,13 @@ class NeighbourIndex:
         n = len(self._terms)
         return math.log((1 + n) / (1 + self._df.get(term, 0))) + 1.0
 
-    def lexical_cosine(self, a: frozenset[str], b: frozenset[str]) -> float:
-        shared = sum(self.idf(t) ** 2 for t in a & b)
+    def lexical_cosine(self, a: frozenset[str], b: frozenset[str], weights: dict[str, float] | None = None) -> float:
+        """TF-IDF cosine of two term sets; `weights` (squared idf) saves recomputing them over a whole rebuild."""
+        w = weights if weights is not None else {t: self.idf(t) ** 2 for t in a | b}
+        shared = sum(w[t] for t in a & b)
         if not shared:
             return 0.0
-        return shared / math.sqrt(sum(self.idf(t) ** 2 for t in a) * sum(self.idf(t) ** 2 for t in b))
+        return shared / math.sqrt(sum(w[t] for t in a) * sum(w[t] for t in b))
 
     def _append(self, raw: Matrix, unit: Matrix, own_cos: Matrix, own_lex: Matrix) -> None:
         """Append rows to the four per-row arrays, growing their capacity by doubling (amortised O(1) a row)."""
@@ -150,8 +152,10 @@ class NeighbourIndex:
         cols, cos = nearest(self._unit[:n], self.config.candidates)
         self._own_cos[:n] = np.nan
         self._own_lex[:n] = np.nan
+        weights = {t: self.idf(t) ** 2 for t in self._df}
+        terms = self._terms
         for i in range(n):
-            lex = np.array([self.lexical_cosine(self._terms[i], self._terms[j]) for j in cols[i]], dtype=np.float32)
+            lex = np.array([self.lexical_cosine(terms[i], terms[j], weights) for j in cols[i]], dtype=np.float32)
             self._own_cos[i, : min(m, len(cos[i]))] = cos[i][:m]
             top = np.sort(lex)[::-1][:m]
             self._own_lex[i, : len(top)] = top
@@ -207,7 +211,7 @@ class NeighbourIndex:
         n, m = len(self._terms), self.config.neighbourhood
         sims = self._unit[:n] @ unit
         k = min(self.config.candidates, n)
-        cols = np.argsort(-sims)[:k]
+        cols = np.argpartition(-sims, k - 1)[:k] if n > k else np.arange(n)
         lex = np.array([self.lexical_cosine(terms, self._terms[j]) for j in cols], dtype=np.float32)
         for j, c, x in zip(cols, sims[cols], lex, strict=True):
             self._own_cos[j] = _push(self._own_cos[j], float(c))

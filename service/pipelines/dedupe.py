@@ -54,9 +54,10 @@ class DuplicateFinder:
         *,
         config: MatchConfig = STREAM_CONFIG,
         embedder: Callable[[], Embedder | None] = shared_embedder,
+        dim: int = DIM,
     ) -> None:
         self.threshold = threshold
-        self.index = NeighbourIndex(DIM, config, threshold)
+        self.index = NeighbourIndex(dim, config, threshold)
         self._embedder = embedder
         self._ids: list[str] = []
         self._pending: list[str] = []  # texts of indexed rows whose vectors wait for the model
@@ -93,8 +94,12 @@ class DuplicateFinder:
         if embedder is None:
             return None
         if self._pending:
-            vectors = embedder.embed(self._pending)
-            self.index.extend(vectors, [content_terms(t) for t in self._pending])
+            vectors, terms = embedder.embed(self._pending), [content_terms(t) for t in self._pending]
+            if len(self.index) == 0:
+                self.index.extend(vectors, terms)  # the backlog, in one batch
+            else:
+                for vector, row_terms in zip(vectors, terms, strict=True):
+                    self.index.add(vector, row_terms)  # rows the lexical pass linked meanwhile
             self._pending = []
         vector = embedder.embed([text])[0]
         self._last = (text, vector)
@@ -104,20 +109,18 @@ class DuplicateFinder:
 
 def link_backlog(
     rows: Sequence[tuple[str, str, str]], embedder: Callable[[], Embedder | None] = shared_embedder
-) -> dict[str, DuplicateMatch]:
+) -> dict[str, list[DuplicateMatch]]:
     """The grooming pass over a whole backlog of (page id, title, excerpt), oldest first: each later row's best
-    earlier duplicate by the batch matcher, which sees every row's neighbourhood (create-time links see only the
+    earlier duplicates by the batch matcher, which sees every row's neighbourhood (create-time links see only the
     rows before them). Empty when the model cannot load."""
     model = embedder()
     if model is None or len(rows) < 2:
         return {}
     texts = [feedback_text(title, excerpt) for _, title, excerpt in rows]
     links = duplicate_links([title for _, title, _ in rows], model.embed(texts), [content_terms(t) for t in texts])
-    found: dict[str, DuplicateMatch] = {}
-    for link in sorted(links, key=lambda link: -link.score):
-        later = rows[link.b][0]
-        if later not in found:
-            found[later] = DuplicateMatch(rows[link.a][0], link.note, link.by_title)
+    found: dict[str, list[DuplicateMatch]] = {}
+    for link in sorted(links, key=lambda link: (not link.by_title, -link.score)):
+        found.setdefault(rows[link.b][0], []).append(DuplicateMatch(rows[link.a][0], link.note, link.by_title))
     return found
 
 
