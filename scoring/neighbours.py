@@ -5,7 +5,8 @@ Pure (numpy + rapidfuzz). Candidates come from two indexes, never from a scan of
 a token inverted index for the lexical pass (titles sharing a rare word) and the embedding top-k for meaning
 (one matrix-vector product per query, done by BLAS). Only those candidates are scored — token-set ratio, TF-IDF
 cosine, CSLS margin — so the scored comparisons grow with k per row, not with the size of the backlog.
-The margin follows `similarity.find_links`: a pair links when it stands out from both items' usual neighbours.
+The margin follows `similarity.find_links`: a pair links when it stands out from both items' usual neighbours;
+a row's usual similarity is computed when it first becomes a candidate, so the backlog is never compared pairwise.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, utils
 
-from scoring.similarity import STOPWORDS, MatchConfig, Matrix, content_terms, nearest, unit_rows
+from scoring.similarity import STOPWORDS, Indices, MatchConfig, Matrix, content_terms, unit_rows
 
 MIN_WORDS = 3  # "Bug" or "Latency" alone would match half the backlog
 LEXICAL_CANDIDATES = 20  # titles sharing the most rare words, scored by token-set ratio
@@ -101,6 +102,7 @@ class NeighbourIndex:
         self._unit = np.zeros((0, dim), dtype=np.float32)
         self._own_cos = np.zeros((0, config.neighbourhood), dtype=np.float32)
         self._own_lex = np.zeros((0, config.neighbourhood), dtype=np.float32)
+        self._known = np.zeros(0, dtype=bool)  # rows whose usual similarity is up to date
         self._built = 0
 
     def __len__(self) -> int:
@@ -129,6 +131,9 @@ class NeighbourIndex:
                 grown = np.full((size, old.shape[1]), np.nan, dtype=np.float32)
                 grown[:n] = old[:n]
                 setattr(self, name, grown)
+            known = np.zeros(size, dtype=bool)
+            known[:n] = self._known[:n]
+            self._known = known
         self._raw[n : n + extra], self._unit[n : n + extra] = raw, unit
         self._own_cos[n : n + extra], self._own_lex[n : n + extra] = own_cos, own_lex
 
@@ -144,22 +149,31 @@ class NeighbourIndex:
         self._rebuild()
 
     def _rebuild(self) -> None:
-        """Centre on the current mean and recompute every row's usual similarity (its top-m neighbours)."""
-        n, m = len(self._terms), self.config.neighbourhood
+        """Centre on the current mean; every row's usual similarity is recomputed when it is next a candidate."""
+        n = len(self._terms)
         raw = self._raw[:n]
         self._mean = raw.mean(axis=0) if n > 1 else np.zeros(raw.shape[1], dtype=np.float32)
         self._unit[:n] = unit_rows(raw)
-        cols, cos = nearest(self._unit[:n], self.config.candidates)
-        self._own_cos[:n] = np.nan
-        self._own_lex[:n] = np.nan
-        weights = {t: self.idf(t) ** 2 for t in self._df}
-        terms = self._terms
-        for i in range(n):
-            lex = np.array([self.lexical_cosine(terms[i], terms[j], weights) for j in cols[i]], dtype=np.float32)
-            self._own_cos[i, : min(m, len(cos[i]))] = cos[i][:m]
-            top = np.sort(lex)[::-1][:m]
-            self._own_lex[i, : len(top)] = top
+        self._known = np.zeros(len(self._raw), dtype=bool)
         self._built = n
+
+    def _ensure_own(self, cols: Indices) -> None:
+        """The usual similarity (mean of the top-m cosines and lexical cosines among its k nearest) of the
+        candidates that lack it: one product of the index with those few rows, never all pairs."""
+        todo = np.array([j for j in cols if not self._known[j]], dtype=np.intp)
+        if not len(todo):
+            return
+        n, k, m = len(self._terms), self.config.candidates, self.config.neighbourhood
+        scores = self._unit[todo] @ self._unit[:n].T
+        scores[np.arange(len(todo)), todo] = -np.inf
+        kk = min(k, n - 1)
+        for row, j in zip(scores, todo, strict=True):
+            near = np.argpartition(-row, kk - 1)[:kk] if kk > 0 else np.zeros(0, dtype=np.intp)
+            lex = np.array([self.lexical_cosine(self._terms[j], self._terms[i]) for i in near], dtype=np.float32)
+            self._own_cos[j], self._own_lex[j] = np.nan, np.nan
+            top_cos, top_lex = np.sort(row[near])[::-1][:m], np.sort(lex)[::-1][:m]
+            self._own_cos[j, : len(top_cos)], self._own_lex[j, : len(top_lex)] = top_cos, top_lex
+            self._known[j] = True
 
     def _centred(self, vector: npt.ArrayLike) -> Matrix:
         centred = np.asarray(vector, dtype=np.float32).reshape(-1) - self._mean
@@ -193,6 +207,7 @@ class NeighbourIndex:
         cos = sims[cols]
         lex = np.array([self.lexical_cosine(terms, self._terms[j]) for j in cols], dtype=np.float32)
         self.comparisons += len(cols)
+        self._ensure_own(cols)
         own_cos_x, own_lex_x = _top_m(cos, m), _top_m(lex, m)
         own_cos_c = np.nanmean(np.where(np.isnan(self._own_cos[cols]), cos[:, None], self._own_cos[cols]), axis=1)
         own_lex_c = np.nanmean(np.where(np.isnan(self._own_lex[cols]), lex[:, None], self._own_lex[cols]), axis=1)
@@ -214,6 +229,8 @@ class NeighbourIndex:
         cols = np.argpartition(-sims, k - 1)[:k] if n > k else np.arange(n)
         lex = np.array([self.lexical_cosine(terms, self._terms[j]) for j in cols], dtype=np.float32)
         for j, c, x in zip(cols, sims[cols], lex, strict=True):
+            if not self._known[j]:
+                continue  # computed afresh (this row included) when it is next a candidate
             self._own_cos[j] = _push(self._own_cos[j], float(c))
             self._own_lex[j] = _push(self._own_lex[j], float(x))
         own_cos = np.full((1, m), np.nan, dtype=np.float32)
@@ -221,6 +238,7 @@ class NeighbourIndex:
         own_cos[0, : min(m, k)] = np.sort(sims[cols])[::-1][:m]
         own_lex[0, : min(m, k)] = np.sort(lex)[::-1][:m]
         self._append(np.asarray(vector, dtype=np.float32).reshape(1, -1), unit[None, :], own_cos, own_lex)
+        self._known[n] = True
         self._terms.append(terms)
         self._df.update(terms)
         if len(self._terms) >= max(16, REBUILD_GROWTH * self._built):
