@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import random
 import zlib
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, cast
@@ -14,8 +15,9 @@ import numpy as np
 import pytest
 
 from scoring.neighbours import LEXICAL_CANDIDATES, STREAM_CONFIG
-from scoring.similarity import LinkQuality, fuzzy_title_links, link_quality
-from service.embedding import Embedder, EmbeddingUnavailableError
+from scoring.similarity import LinkQuality, content_terms, fuzzy_title_links, link_quality
+from scoring.themes import ThemeItem, assign_themes, group_by_meaning
+from service.embedding import Embedder, EmbeddingUnavailableError, feedback_text
 from service.notion import Row, RowWrite
 from service.pipelines.dedupe import (
     NOTE_PROPERTY,
@@ -234,3 +236,21 @@ def test_the_duplicate_note_rides_with_the_link_when_given_a_match() -> None:
 
     assert linked.create_only["Possible Duplicate"] == ("p-handoff",)
     assert linked.create_only[NOTE_PROPERTY] == match.note
+
+
+def test_themes_on_the_evaluation_set_are_pure_and_cover_most_reworded_asks() -> None:
+    """scoring/themes.py on the real model's vectors: themes hold one ask each (hard negatives kept apart)."""
+    items = eval_items()
+    embedder = shared_embedder()
+    assert embedder is not None
+    texts = [feedback_text(r["title"], r["text"]) for r in items]
+    groups = group_by_meaning(embedder.embed(texts))
+    themes = assign_themes(
+        [[str(i) for i in g] for g in groups], [ThemeItem(str(i), content_terms(t)) for i, t in enumerate(texts)]
+    )
+
+    themed = sum(len(t.members) for t in themes)
+    pure = sum(Counter(items[int(i)]["group"] for i in t.members).most_common(1)[0][1] for t in themes)
+    assert pure / themed >= 0.9
+    assert themed >= 0.55 * len(items)
+    assert all(t.name != "(unnamed)" for t in themes)
