@@ -26,7 +26,8 @@ from service.pipelines.dedupe import NOTE_PROPERTY, link_backlog, shared_embedde
 
 log = get_logger(__name__)
 
-CLOSED = frozenset({"Merged", "Won't do", "Done"})  # not grouped: nothing left to decide about them
+# Not grouped: nothing left to decide. Merged rows stay: each is one more voice for the ask (its theme's volume).
+CLOSED = frozenset({"Won't do", "Done"})
 
 
 @dataclass
@@ -144,7 +145,7 @@ def _link_duplicates(gateway: NotionGateway, rows: Sequence[Row], embedder: Call
     links = 0
     for row in ordered:
         matches = found.get(row.page_id)
-        if not matches or row.get("Possible Duplicate") or row.get("Merged Into"):
+        if not matches or row.get("Possible Duplicate") or row.get("Merged Into") or row.get("Status") == "Merged":
             continue
         values: dict[str, Any] = {"Possible Duplicate": (matches[0].page_id,)}
         if has_note:
@@ -174,7 +175,7 @@ def run_themes(
     store = gateway.themes()
     report = ThemesReport(url=store.ensure().url)
     writes_before = gateway.calls.writes
-    rows = [r for r in store.candidates() if _text(r.get("Status")) not in CLOSED and not r.get("Merged Into")]
+    rows = [r for r in store.candidates() if _text(r.get("Status")) not in CLOSED]
     if link:
         report.links = _link_duplicates(gateway, rows, embedder)
     model = embedder()
@@ -184,11 +185,12 @@ def run_themes(
     theme_rows = store.theme_rows()
     themes, (items, live, previous) = _compute(rows, theme_rows, model)
     current, before = cycles(items, sprint_weeks)
-    trends = {t.key: t for t in theme_trends(themes, items, current, before)}
+    rising = theme_trends(themes, items, current, before)  # most rising first
+    trends = {t.key: t for t in rising}
     titles = {r.page_id: _text(r.get("Name")) for r in rows}
     _store(store, report, themes, theme_rows, (items, titles, trends, set(previous.moved)), live)
     report.themes = len(themes)
-    report.trends = [f"{t.name}: {_trend_text(trends.get(t.id))}" for t in themes]
+    report.trends = [f"{t.name}: {_trend_text(t)}" for t in rising]
     report.notion_writes = gateway.calls.writes - writes_before
     log.info("themes.done", themes=report.themes, created=len(report.created), updated=len(report.updated))
     return report
