@@ -94,22 +94,25 @@ class ThemeStore:
 
     def _create(self) -> DatabaseRef:
         parent = self.database.parent_page_id()
-        db = self.session.call(
-            "databases.create",
-            functools.partial(
-                self.client.databases.create,
-                parent={"type": "page_id", "page_id": parent},
-                title=encode_rich_text(THEMES_TITLE),
-                initial_data_source={"properties": _schema_of()},
-            ),
-            write=True,
-            what=f"creating the database {THEMES_TITLE!r} under page {parent}",
-            recover=lambda: None,
-        )
+        body: JSON = {
+            "parent": {"type": "page_id", "page_id": parent},
+            "title": encode_rich_text(THEMES_TITLE),
+            "initial_data_source": {"properties": _schema_of()},
+        }
+        what = f"creating the database {THEMES_TITLE!r} under page {parent}"
+        send = functools.partial(self.client.databases.create, **body)
+        db = self.session.call("databases.create", send, write=True, what=what, recover=self._created)
         self.session.calls.count_blocks(1)
         source = (db.get("data_sources") or [{}])[0]
         log.info("notion.themes_created", title=THEMES_TITLE, url=db.get("url", ""))
         return DatabaseRef(str(db["id"]), str(source.get("id", "")), THEMES_TITLE, str(db.get("url", "")))
+
+    def _created(self) -> JSON | None:
+        """Recovery for a create whose answer was lost: the database, if it exists now (never a second one)."""
+        ref = self.find()
+        if ref is None:
+            return None
+        return {"id": ref.database_id, "url": ref.url, "data_sources": [{"id": ref.data_source_id}]}
 
     def _ensure_relation(self, themes: DatabaseRef) -> None:
         candidates = self.database.ref()
