@@ -35,7 +35,9 @@ from scoring.similarity import (  # noqa: E402
     nearest,
     unit_rows,
 )
+from scoring.themes import ThemeItem, assign_themes, group_by_meaning  # noqa: E402
 from service.embedding import Embedder, feedback_text  # noqa: E402
+from service.pipelines.dedupe import DuplicateFinder, link_backlog  # noqa: E402
 
 EVAL = ROOT / "tests" / "fixtures" / "dedupe_eval.jsonl"
 N = int(sys.argv[1]) if len(sys.argv) > 1 else 10_000
@@ -96,6 +98,38 @@ def stress(items: list[dict[str, object]], embedder: Embedder, extra: int) -> No
     print(row(f"with {extra:,} word-salad rows", link_quality(pairs, [str(r["group"]) for r in items], near)))
 
 
+def through_dedupe(items: list[dict[str, object]], embedder: Embedder) -> None:
+    """The two public paths of service/pipelines/dedupe.py: links made at create (each row sees only the rows
+    before it, in file order) and the grooming pass over the whole backlog."""
+    groups = [str(r["group"]) for r in items]
+    near = [frozenset(r.get("near", ())) for r in items]  # type: ignore[arg-type]
+    finder = DuplicateFinder([], threshold=80, embedder=lambda: embedder)
+    pairs = []
+    for i, r in enumerate(items):
+        best = finder.best(str(r["title"]), str(r["text"]))
+        if best is not None:
+            pairs.append((int(best), i))
+        finder.add(str(i), str(r["title"]), str(r["text"]))
+    print(row("dedupe.py at create (streaming)", link_quality(pairs, groups, near)))
+    print(f"    scored comparisons: {finder.index.comparisons} for {len(items)} rows")
+    found = link_backlog([(str(i), str(r["title"]), str(r["text"])) for i, r in enumerate(items)], lambda: embedder)
+    pairs = [(int(k), int(m.page_id)) for k, ms in found.items() for m in ms]
+    print(row("dedupe.py grooming pass (batch)", link_quality(pairs, groups, near)))
+
+
+def themes(items: list[dict[str, object]], embedder: Embedder) -> None:
+    """Theme purity: the share of themed items whose theme's majority group is their own group."""
+    texts = [feedback_text(str(r["title"]), str(r["text"])) for r in items]
+    grouped = group_by_meaning(embedder.embed(texts))
+    theme_items = [ThemeItem(str(i), content_terms(t)) for i, t in enumerate(texts)]
+    found = assign_themes([[str(i) for i in g] for g in grouped], theme_items)
+    themed = sum(len(t.members) for t in found)
+    pure = sum(Counter(str(items[int(i)]["group"]) for i in t.members).most_common(1)[0][1] for t in found)
+    print(f"  {len(found)} themes over {themed} of {len(items)} items; purity {pure / max(themed, 1):.3f}")
+    for theme in found[:5]:
+        print(f"    {theme.name} ({len(theme.members)})")
+
+
 def timing(embedder: Embedder, texts: list[str]) -> None:
     started, cpu = time.perf_counter(), time.process_time()
     vectors = embedder.embed(texts)
@@ -131,6 +165,7 @@ def main() -> None:
         )
     )
     print(row("fuzzy + semantic (default margin)", semantic(items, embedder, MatchConfig())))
+    through_dedupe(items, embedder)
     print("Margin sweep (the relative threshold):")
     margins = [round(-0.04 + 0.01 * i, 3) for i in range(12)]
     for m in margins:
@@ -140,6 +175,8 @@ def main() -> None:
     print("Density stress (default margin):")
     for extra in (300, 1000):
         stress(items, embedder, extra)
+    print("Themes (scoring/themes.py, default floors):")
+    themes(items, embedder)
     print("Speed:")
     timing(embedder, synthetic(items, N))
 

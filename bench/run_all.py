@@ -4,11 +4,13 @@
    and wall time per run (the real ceiling in production is Notion's ~3 requests/s, so calls are the cost).
 2. Score a backlog of M candidates (pure scoring): wall time.
 3. The sandbox answering an `or` of 100 Source Key filters over the rows of (1).
+4. Duplicates by meaning and themes on tests/fixtures/dedupe_eval.jsonl (bench/dedupe_eval.py).
 """
 
 from __future__ import annotations
 
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -109,6 +111,8 @@ def main() -> None:
         bench_lookup(gateway)
         gateway.close()
     bench_scoring()
+    print("--- duplicates by meaning (bench/dedupe_eval.py) ---", flush=True)
+    subprocess.run([sys.executable, str(ROOT / "bench" / "dedupe_eval.py")], check=True)  # noqa: S603  (our own script)
 
 
 if __name__ == "__main__":

@@ -28,6 +28,7 @@ from service.app.render import (
     render_score,
     render_settings,
     render_sync,
+    render_themes,
 )
 from service.notion import NotionAuthError, NotionError, NotionNotFoundError
 from service.pipelines.cycle import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, SprintTarget, report_exit_code, run_cycle
@@ -35,6 +36,7 @@ from service.pipelines.demo import export_overrides, run_demo
 from service.pipelines.report import run_report
 from service.pipelines.score import run_score
 from service.pipelines.sync import run_sync
+from service.pipelines.themes import run_themes
 from service.policy_file import ConfigError, policy_for
 
 app = typer.Typer(
@@ -276,9 +278,23 @@ def demo(
             f"The sandbox is {settings.backlog_sandbox_path}. See it in a browser:\n"
             f"  make sandbox    (or: BACKLOG_SANDBOX_PATH={settings.backlog_sandbox_path} .venv/bin/backlog sandbox)\n"
             "  then open http://127.0.0.1:8787/\n"
-            f"Stakeholder summary (Markdown): {summary}"
+            f"Stakeholder summary (Markdown): {summary}\n"
+            "Themes and trends: the 'backlog-themes' database under the same page (each candidate's Theme links it)"
         )
     raise typer.Exit(code)
+
+
+@app.command()
+def themes() -> None:
+    """Grooming: link possible duplicates the sync missed, then group candidates into themes in `backlog-themes`.
+
+    Never overwrites a Possible Duplicate or Theme you set, never merges; a theme you renamed keeps your name and an
+    item you moved to another theme stays there. Writes only what changed (a re-run with nothing new writes nothing).
+    """
+    with command("themes", exclusive=True) as (settings, gateway):
+        gateway.database()
+        result = run_themes(gateway, sprint_weeks=policy_for(settings).capacity.sprint_weeks)
+        render_themes(result)
 
 
 def find_demo_dir() -> Path:

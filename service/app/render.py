@@ -21,6 +21,7 @@ from service.pipelines.demo import PmEditsReport
 from service.pipelines.report import ReportResult
 from service.pipelines.score import ScoreReport
 from service.pipelines.sync import SyncReport
+from service.pipelines.themes import ThemesReport
 from service.settings import Settings, settings_table
 
 out = Console(width=None if sys.stdout.isatty() else 140)
@@ -105,6 +106,19 @@ def render_pm_edits(report: PmEditsReport) -> None:
         err.print(f"  [yellow]{escape(problem)}[/yellow]")
 
 
+def render_themes(report: ThemesReport) -> None:
+    """The grooming step's counts and each theme's trend; where the themes are in Notion."""
+    out.print(
+        f"themes: {report.themes} ({len(report.created)} new, {len(report.updated)} updated), "
+        f"{report.moved_rows} candidates' Theme written, {report.links} duplicate links, "
+        f"{report.notion_writes} Notion writes"
+    )
+    for line in report.trends[:10]:
+        out.print(f"  {escape(line)}")
+    if report.url:
+        out.print(f"themes in Notion: backlog-themes {report.url}")
+
+
 def render_settings(settings: Settings) -> None:
     """Every setting: its value (secrets masked), default and meaning."""
     table = Table(title="settings")
@@ -168,6 +182,8 @@ class StepView:
             render_pm_edits(report)
         elif isinstance(report, ScoreReport):
             render_score(report)
+        elif isinstance(report, ThemesReport):
+            render_themes(report)
         elif isinstance(report, ReportResult):
             render_report(report, sprint=self.sprint or 0, out_file=self.summary)
 
@@ -192,6 +208,8 @@ class DemoView(StepView):
             "init": "1. backlog init",
             "sync": "2. backlog sync (export files in deploy/demo/)",
             "pm_edits": "3. the PM grooms in Notion (simulated: deploy/demo/pm_edits.json)",
+            "sync_cycle2": "3b. two weeks later: backlog sync (deploy/demo/cycle2/)",
+            "themes": "3c. backlog themes (duplicate links, themes and trends in backlog-themes)",
             "score": "4. backlog score",
             "report": f"5. backlog report --sprint {self.sprint}",
         }.get(name, name)

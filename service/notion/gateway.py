@@ -70,6 +70,7 @@ from service.notion.session import (
     shared_rate_limiter,
 )
 from service.notion.session import chunks as _chunks
+from service.notion.themes import ThemeStore
 from service.settings import Settings
 
 log = get_logger(__name__)
@@ -96,6 +97,7 @@ class NotionGateway:
         self._database = Database(client, self.session, settings)
         self._pages = Pages(client, self.session)
         self._rows = Rows(client, self.session, self._database, sleep=sleep)
+        self._themes: ThemeStore | None = None
 
     @classmethod
     def from_settings(
@@ -196,6 +198,14 @@ class NotionGateway:
     def trash_row(self, page_id: str, *, what: str = "") -> None:
         """Move a row to Notion's trash (healing a duplicate Source Key)."""
         self._rows.trash_row(page_id, what=what)
+
+    # --- themes
+
+    def themes(self) -> ThemeStore:
+        """The `backlog-themes` database and the candidates' Theme relation (docs/intelligence.md)."""
+        if self._themes is None:
+            self._themes = ThemeStore(self.client, self.session, self._database, self._rows)
+        return self._themes
 
     # --- pages and blocks
 

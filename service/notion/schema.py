@@ -82,6 +82,7 @@ SCHEMA: tuple[PropertySpec, ...] = (
     PropertySpec("Blocked By", "rich_text", "pm"),
     PropertySpec("Merged Into", "relation", "pm"),
     PropertySpec("Possible Duplicate", "relation", "sync"),
+    PropertySpec("Duplicate Note", "rich_text", "sync", description="why Possible Duplicate links (at create)"),
     PropertySpec("Validation Customer", "rich_text", "pm"),
     PropertySpec("Owner", "people", "pm"),
     PropertySpec("RICE", "number", "scorer"),
@@ -92,6 +93,10 @@ SCHEMA: tuple[PropertySpec, ...] = (
     PropertySpec("Score Note", "rich_text", "scorer"),
     PropertySpec("Sprint", "number", "report", also_accepts=("select",)),
 )
+
+# On each candidate, a relation to the `backlog-themes` database (docs/intelligence.md). Not in SCHEMA: it points
+# at another database, so service/notion/themes.py adds it when it creates that database.
+THEME_SPEC = PropertySpec("Theme", "relation", "scorer", description="the candidate's theme; the PM may move it")
 
 BY_NAME: dict[str, PropertySpec] = {spec.name: spec for spec in SCHEMA}
 SELF_RELATIONS = frozenset({"Merged Into", "Possible Duplicate"})

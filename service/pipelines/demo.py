@@ -28,6 +28,7 @@ from service.pipelines.cycle import (
     score_step,
     sync_step,
 )
+from service.pipelines.themes import themes_step
 from service.settings import Settings
 
 log = get_logger(__name__)
@@ -45,7 +46,8 @@ EXPORTS = {
     "pagerduty_export_path": "pagerduty_incidents.json",
     "tracker_export_path": "tech_debt_tracker.csv",
 }
-STEPS = ("init", "sync", "pm_edits", "score", "report")
+STEPS = ("init", "sync", "pm_edits", "sync_cycle2", "themes", "score", "report")
+CYCLE2 = "cycle2"  # deploy/demo/cycle2/: exports dated two weeks later, synced as the next grooming cycle
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,11 @@ def _pm_edits_step(gateway: NotionGateway, path: Path) -> Work:
     return work
 
 
+def _cycle2(settings: Settings, demo_dir: Path) -> Settings:
+    """The same settings, with the sources that have a second-cycle export pointed at it."""
+    return settings.model_copy(update=export_overrides(demo_dir / CYCLE2))
+
+
 def run_demo(
     settings: Settings,
     gateway: NotionGateway,
@@ -120,6 +127,8 @@ def run_demo(
         "init": _init_step(gateway),
         "sync": sync_step(settings, gateway, policy, observer),
         "pm_edits": _pm_edits_step(gateway, demo_dir / "pm_edits.json"),
+        "sync_cycle2": sync_step(_cycle2(settings, demo_dir), gateway, policy, observer),
+        "themes": themes_step(gateway, policy),
         "score": score_step(gateway, policy),
         "report": report_step(gateway, policy, sprint),
     }

@@ -387,15 +387,18 @@ def _flag_date(report: SourceReport, signal: Signal, now: datetime) -> None:
 
 
 def _create(report: SourceReport, write: RowWrite, writer: _Writer) -> None:
-    """Create one new row, linked to its closest existing title; later new rows may be linked to it in turn."""
+    """Create one new row, linked to its closest earlier row (title, then meaning) with the Duplicate Note; later
+    new rows may be linked to it in turn."""
     title = str(write.properties.get("Name") or "")
-    duplicate = writer.dupes.best(title)
-    linked = with_possible_duplicate(write, duplicate)
+    excerpt = str(write.properties.get("Excerpt") or "")
+    match = writer.dupes.match(title, excerpt)
+    duplicate = match.page_id if match else None
+    linked = with_possible_duplicate(write, match)
     result = writer.gateway.upsert([linked], existing=writer.existing, dry_run=writer.dry_run)
     for key, page_id in result.created:
         report.created += 1
         report.would_create.append(title)
-        writer.dupes.add(page_id, title)
+        writer.dupes.add(page_id, title, excerpt)
         log.info(
             "sync.created",
             source=report.source,
