@@ -181,6 +181,7 @@ def create_app(settings: Settings, worker: RescoreWorker, hooks: ServiceHooks) -
         description="Rescoring on demand for the backlog-candidates Notion database, and the PM's buttons.",
     )
     runners = Runners(SyncRunner(hooks.run_sync), hooks.run_report)
+    app.state.runners = runners  # `backlog serve` and tests can see what is running
     _add_health(app, worker, runners.sync)
     _add_notion_webhook(app, _secret(settings.notion_webhook_secret), worker, hooks)
     add_actions(app, _secret(settings.backlog_api_token), worker, runners)
