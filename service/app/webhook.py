@@ -14,7 +14,8 @@ What each event does (scores are row-local, docs/priority.md, so no event needs 
 `page.created`, `page.properties_updated`, `page.undeleted`, `page.moved` -> rescore that page (run_score also
 rewrites the row it is merged into when its evidence changed); `page.deleted` -> rescore the row it was merged
 into, if any, else nothing; `data_source.schema_updated` (`database.schema_updated` on older subscriptions) ->
-read the schema again. Pages of other data sources and other event types are ignored.
+read the schema again (also when our own bot changed it: a `backlog init` elsewhere; a re-read writes nothing, so
+it cannot loop). Pages of other data sources and other event types are ignored.
 
 The response is immediate; the work runs in background threads (`jobs.py`). The event loop never waits on
 Notion: the handler's own lookups (the bot's id, the database ids) run in a thread and /healthz touches nothing
@@ -87,15 +88,15 @@ def _ignore(reason: str) -> EventDecision:
 def decide_event(event: dict[str, Any], *, bot_user_id: str, database_ids: set[str]) -> EventDecision:
     """Pure: what an event asks of us (see the module docstring)."""
     kind = str(event.get("type", ""))
-    authors = event.get("authors") or []
-    if authors and all(_norm(a.get("id", "")) == _norm(bot_user_id) for a in authors if isinstance(a, dict)):
-        return _ignore("authored by this integration's own bot")
     ours = {_norm(d) for d in database_ids}
     entity = _entity(event)
-    if kind in SCHEMA_EVENTS:
+    if kind in SCHEMA_EVENTS:  # even our own bot's: `backlog init` in another process may have changed it
         if _norm(str(entity.get("id") or "")) not in ours:
             return _ignore("schema of another data source")
         return EventDecision(None, "the schema changed: read it again", "schema")
+    authors = event.get("authors") or []
+    if authors and all(_norm(a.get("id", "")) == _norm(bot_user_id) for a in authors if isinstance(a, dict)):
+        return _ignore("authored by this integration's own bot")
     return _decide_page(kind, entity, event.get("data"), ours)
 
 

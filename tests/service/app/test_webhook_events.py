@@ -89,6 +89,15 @@ def test_schema_updated_rereads_the_schema_and_rescores_nothing() -> None:
     assert h.rescored == []
 
 
+def test_schema_changed_by_our_own_bot_is_read_again_too() -> None:
+    """`backlog init` (this integration, another process) added a property: this process's cache is stale."""
+    h = Hooked()
+    payload = {**schema_event(), "authors": [{"id": "bot-user-1", "type": "bot"}]}
+    assert h.post_event(payload).json()["queued"] is True
+    h.worker.run_pending()
+    assert h.schema_reads == 1
+
+
 def test_schema_of_another_data_source_is_ignored() -> None:
     h = Hooked()
     answer = h.post_event(schema_event(entity="someone-elses-ds")).json()
