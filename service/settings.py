@@ -106,7 +106,14 @@ class Settings(BaseSettings):
         default=SecretStr("sandbox"), description="The one token the local sandbox accepts."
     )
     backlog_api_token: SecretStr | None = Field(
-        default=None, description="Bearer token required by `serve`'s POST /rescore and POST /sync."
+        default=None,
+        description="Secret that `serve`'s action endpoints require (the PM's Notion buttons, POST /rescore, "
+        "POST /sync): `Authorization: Bearer <token>` or `X-Backlog-Token: <token>`.",
+    )
+    backlog_public_url: str | None = Field(
+        default=None,
+        description="Public HTTPS base URL of `backlog serve` (e.g. https://backlog.example.com): the URL the "
+        "control page tells the PM to paste into each Notion button.",
     )
     backlog_log_level: str = Field(default="INFO", description="DEBUG, INFO, WARNING or ERROR.")
     backlog_log_format: Literal["auto", "json", "console"] = Field(

@@ -31,6 +31,7 @@ from service.app.render import (
     render_themes,
 )
 from service.notion import NotionAuthError, NotionError, NotionNotFoundError
+from service.pipelines.control_page import CONTROL_PAGE_TITLE, ensure_control_page
 from service.pipelines.cycle import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, SprintTarget, report_exit_code, run_cycle
 from service.pipelines.demo import export_overrides, run_demo
 from service.pipelines.report import run_report
@@ -95,11 +96,14 @@ def init(
 
     Adopting (NOTION_DATABASE_ID, or a database titled NOTION_DATABASE_TITLE) adds missing properties and select
     options, leaves your extra properties alone, and names any property of the wrong type with the exact fix.
+    It also creates, once, the "backlog control" page: what to paste into each Notion button (docs/buttons.md).
     Running it twice changes nothing.
     """
-    with command("init", exclusive=not dry_run) as (_settings, gateway):
+    with command("init", exclusive=not dry_run) as (settings, gateway):
         report = gateway.init_database(dry_run=dry_run)
         render_init(report, dry_run=dry_run)
+        control = ensure_control_page(gateway, settings, dry_run=dry_run)
+        out.print(f"Control page ({control.action}): {escape(control.url or CONTROL_PAGE_TITLE)}  (docs/buttons.md)")
     raise typer.Exit(EXIT_CONFIG if report.problems else EXIT_OK)
 
 

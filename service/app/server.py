@@ -11,13 +11,17 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 
 from fastapi import FastAPI
 
+from service.app.jobs import RescoreWorker, WorkerHooks
 from service.app.runlock import RunLock
-from service.app.webhook import RescoreWorker, ServiceHooks, create_app
+from service.app.webhook import ServiceHooks, create_app
 from service.logging import get_logger
-from service.notion import NotionGateway
+from service.notion import NotionError, NotionGateway
+from service.pipelines.cycle import report_exit_code
+from service.pipelines.report import run_report
 from service.pipelines.score import run_score
 from service.policy_file import policy_for
 from service.settings import Settings
@@ -67,8 +71,49 @@ def build_service(
             log.info("serve.sync_done", exit_code=report.exit_code)
             run_score(gw, policy)
 
-    worker = RescoreWorker(rescore=rescore, debounce_s=debounce_s)
-    app = create_app(
-        settings, worker, ServiceHooks(bot_user_id=bot_user_id, database_ids=database_ids, run_sync=run_sync)
+    def run_report_now(sprint: int, start: date | None) -> None:
+        with writing("report"):
+            result = run_report(gw, policy, sprint=sprint, start=start or _next_monday())
+            log.info("serve.report_done", sprint=sprint, page=result.page_action, exit_code=report_exit_code(result))
+
+    hooks = WorkerHooks(
+        forget_schema=lambda: _reread_schema(gw, notion_lock),
+        merge_target=lambda page_id: _merge_target(gw, notion_lock, page_id),
+        is_ours=lambda parents: bool({_norm(p) for p in parents} & {_norm(d) for d in database_ids()}),
     )
-    return app, worker
+    worker = RescoreWorker(rescore=rescore, debounce_s=debounce_s, hooks=hooks)
+    service_hooks = ServiceHooks(
+        bot_user_id=bot_user_id, database_ids=database_ids, run_sync=run_sync, run_report=run_report_now
+    )
+    return create_app(settings, worker, service_hooks), worker
+
+
+def _reread_schema(gw: NotionGateway, notion_lock: threading.Lock) -> None:
+    """Forget the cached schema and read it again now, so a renamed or retyped property is known (and named in
+    the log by the next command that trips on it) before the next rescore."""
+    with notion_lock:
+        gw.forget_schema()
+        types = gw.property_types()
+    log.info("serve.schema_reread", properties=len(types))
+
+
+def _merge_target(gw: NotionGateway, notion_lock: threading.Lock, page_id: str) -> str | None:
+    """The row a page (now in the trash) was merged into: Notion still answers for a trashed page."""
+    try:
+        with notion_lock:
+            row = gw.get_row(page_id)
+    except NotionError as exc:
+        log.warning("serve.deleted_page_unreadable", page_id=page_id, error=str(exc))
+        return None
+    targets = row.values.get("Merged Into") or []
+    return str(targets[0]) if targets else None
+
+
+def _next_monday() -> date:
+    """The default first day of a sprint, as `backlog report` has it."""
+    today = datetime.now(UTC).date()
+    return today + timedelta(days=(7 - today.weekday()) % 7 or 7)
+
+
+def _norm(value: str) -> str:
+    return value.replace("-", "").lower()

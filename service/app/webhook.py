@@ -1,18 +1,25 @@
-"""`backlog serve`: the Notion webhook receiver and a small authenticated control API (FastAPI).
+"""`backlog serve`: the Notion webhook receiver, the PM's buttons and a small authenticated control API (FastAPI).
 
-Notion's webhook contract (API 2025-09-03):
+Notion's integration-webhook contract (developers.notion.com/reference/webhooks, .../webhooks-events-delivery):
 - the first POST is `{"verification_token": "..."}`, unsigned: we log it with the instruction to paste it into
   Notion and set `NOTION_WEBHOOK_SECRET` to it;
 - every later delivery carries `X-Notion-Signature: sha256=<hex HMAC-SHA256(raw body, verification_token)>`,
   checked in constant time before anything runs;
-- events are signals only (we fetch the page), may arrive in bursts and be retried (`attempt_number`), and carry
-  `authors`: events authored by this integration's own bot are dropped, or our own writes would rescore forever.
+- events are signals only (we fetch the page), may be aggregated, arrive out of order and be retried
+  (`attempt_number` 1-8, same event), and carry `authors`: events authored by this integration's own bot are
+  dropped, or our own writes would rescore forever. Each (entity, timestamp) is handled once, and an event older
+  than one already handled for its entity is skipped: the rescore reads the page as it is now anyway.
 
-The response is immediate; rescoring runs in one background worker that coalesces pending pages, so 50 events
-for one page cost one rescore. The worker uses the gateway, so it shares the process-wide Notion rate limiter.
-The event loop never waits on Notion: the handler's own lookups (the bot's id, the database ids) run in a
-thread, /healthz touches nothing but memory, and POST /sync hands its work to one thread (`SyncRunner`), at
-most one sync running and one waiting.
+What each event does (scores are row-local, docs/priority.md, so no event needs a full rescore):
+`page.created`, `page.properties_updated`, `page.undeleted`, `page.moved` -> rescore that page (run_score also
+rewrites the row it is merged into when its evidence changed); `page.deleted` -> rescore the row it was merged
+into, if any, else nothing; `data_source.schema_updated` (`database.schema_updated` on older subscriptions) ->
+read the schema again (also when our own bot changed it: a `backlog init` elsewhere; a re-read writes nothing, so
+it cannot loop). Pages of other data sources and other event types are ignored.
+
+The response is immediate; the work runs in background threads (`jobs.py`). The event loop never waits on
+Notion: the handler's own lookups (the bot's id, the database ids) run in a thread and /healthz touches nothing
+but memory.
 """
 
 from __future__ import annotations
@@ -20,25 +27,30 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
-import queue
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar, cast
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Literal, TypeVar, cast
 
-from fastapi import FastAPI, Header, HTTPException, Request
+from fastapi import FastAPI, HTTPException, Request
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, SecretStr
+from pydantic import SecretStr
 from starlette.concurrency import run_in_threadpool
 
+from service.app.actions import MAX_BODY_BYTES, Runners, add_actions, read_body
+from service.app.jobs import ALL_PAGES, RecentEvents, RescoreWorker, SyncRunner
 from service.logging import Disclosed, get_logger
 from service.settings import Settings
 
 log = get_logger(__name__)
 
 T = TypeVar("T")
-MAX_BODY_BYTES = 256 * 1024  # Notion events are small; anything bigger is not from Notion
-ALL_PAGES = "*"
+RESCORE_EVENTS = frozenset({"page.created", "page.properties_updated", "page.undeleted", "page.moved"})
+SCHEMA_EVENTS = frozenset({"data_source.schema_updated", "database.schema_updated"})
+
+__all__ = ["ALL_PAGES", "MAX_BODY_BYTES", "EventDecision", "RescoreWorker", "ServiceHooks", "SyncRunner"]
+__all__ += ["create_app", "decide_event", "sign", "signature_ok"]
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -53,140 +65,85 @@ def signature_ok(secret: str | None, body: bytes, header: str | None) -> bool:
     return hmac.compare_digest(sign(secret, body), header.strip())
 
 
+Action = Literal["rescore", "deleted", "schema", "ignore"]
+
+
 @dataclass
 class EventDecision:
-    """What to do with one webhook event: rescore `page_id`, or ignore it for `reason`."""
+    """What to do with one webhook event: `action` on `page_id` (the entity), or ignore it for `reason`."""
 
     page_id: str | None
     reason: str
+    action: Action = "rescore"
+
+    @property
+    def queued(self) -> bool:
+        return self.action != "ignore"
+
+
+def _ignore(reason: str) -> EventDecision:
+    return EventDecision(None, reason, "ignore")
 
 
 def decide_event(event: dict[str, Any], *, bot_user_id: str, database_ids: set[str]) -> EventDecision:
-    """Pure: which page (if any) an event asks us to rescore."""
+    """Pure: what an event asks of us (see the module docstring)."""
     kind = str(event.get("type", ""))
-    entity = event.get("entity") or {}
+    ours = {_norm(d) for d in database_ids}
+    entity = _entity(event)
+    if kind in SCHEMA_EVENTS:  # even our own bot's: `backlog init` in another process may have changed it
+        if _norm(str(entity.get("id") or "")) not in ours:
+            return _ignore("schema of another data source")
+        return EventDecision(None, "the schema changed: read it again", "schema")
     authors = event.get("authors") or []
     if authors and all(_norm(a.get("id", "")) == _norm(bot_user_id) for a in authors if isinstance(a, dict)):
-        return EventDecision(None, "authored by this integration's own bot")
-    if entity.get("type") != "page" or not kind.startswith("page."):
-        return EventDecision(None, f"event type {kind or '?'} on {entity.get('type', '?')} is not a page change")
-    parent = (event.get("data") or {}).get("parent") or {}
-    parent_id = parent.get("id") or parent.get("data_source_id") or parent.get("database_id")
-    if parent_id and _norm(str(parent_id)) not in {_norm(d) for d in database_ids}:
-        return EventDecision(None, "page of another database")
+        return _ignore("authored by this integration's own bot")
+    return _decide_page(kind, entity, event.get("data"), ours)
+
+
+def _decide_page(kind: str, entity: dict[str, Any], data: Any, ours: set[str]) -> EventDecision:
+    entity_id = str(entity.get("id") or "")
+    if entity.get("type") != "page" or not kind.startswith("page.") or not entity_id:
+        return _ignore(f"event type {kind or '?'} on {entity.get('type', '?')} is not a page change")
+    parent_id = _parent_id(data)
+    if parent_id and _norm(parent_id) not in ours:
+        return _ignore("page of another database")
     if kind == "page.deleted":
-        return EventDecision(ALL_PAGES, "a candidate was deleted: ranks shift")
-    return EventDecision(str(entity.get("id")), "page changed")
+        return EventDecision(entity_id, "a candidate was deleted: rescore the row it was merged into", "deleted")
+    if kind not in RESCORE_EVENTS:
+        return _ignore(f"{kind} does not change a score")
+    return EventDecision(entity_id, "page changed")
+
+
+def _entity(event: dict[str, Any]) -> dict[str, Any]:
+    entity = event.get("entity")
+    return entity if isinstance(entity, dict) else {}
+
+
+def _parent_id(data: Any) -> str | None:
+    """The data source a page lives in: `data_source_id` (2025-09-03+) wins over the parent's own `id` (the
+    database), so a page of another data source of the same database is not taken for ours."""
+    parent = (data or {}).get("parent") if isinstance(data, dict) else None
+    if not isinstance(parent, dict):
+        return None
+    value = parent.get("data_source_id") or parent.get("id") or parent.get("database_id")
+    return str(value) if value else None
 
 
 def _norm(value: str) -> str:
-    return value.replace("-", "").lower()
+    return str(value).replace("-", "").lower()
 
 
-@dataclass
-class RescoreWorker:
-    """One background thread; `submit` is cheap and coalesces; `run_pending` does one rescore for all pending."""
-
-    rescore: Callable[[str | None], None]  # page id, or None for everything
-    debounce_s: float = 1.0
-    rescores: int = 0
-    _pending: set[str] = field(default_factory=set)
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-    _wake: queue.Queue[None] = field(default_factory=queue.Queue)
-    _thread: threading.Thread | None = None
-    _stop: threading.Event = field(default_factory=threading.Event)
-
-    def submit(self, page_id: str) -> None:
-        with self._lock:
-            self._pending.add(page_id)
-        self._wake.put(None)
-
-    def pending(self) -> set[str]:
-        with self._lock:
-            return set(self._pending)
-
-    def run_pending(self) -> int:
-        """Rescore once for everything pending; returns how many pages were pending."""
-        with self._lock:
-            pages, self._pending = self._pending, set()
-        if not pages:
-            return 0
-        target = None if ALL_PAGES in pages or len(pages) > 1 else next(iter(pages))
-        try:
-            self.rescore(target)
-            self.rescores += 1
-            log.info("webhook.rescored", pages=len(pages), target=target or "all")
-        except Exception as exc:  # noqa: BLE001 - the worker must survive any failure; it is logged
-            log.error("webhook.rescore_failed", pages=len(pages), error=str(exc))
-        return len(pages)
-
-    def start(self) -> None:
-        if self._thread is None:
-            self._thread = threading.Thread(target=self._loop, name="rescore-worker", daemon=True)
-            self._thread.start()
-
-    def stop(self) -> None:
-        self._stop.set()
-        self._wake.put(None)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            self._wake.get()
-            if self._stop.wait(self.debounce_s):  # let a burst of events land, then rescore once
-                return
-            while not self._wake.empty():
-                self._wake.get_nowait()
-            self.run_pending()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread is None or self._thread.is_alive()
+def _dedupe_key(event: dict[str, Any]) -> str:
+    return _norm(str(_entity(event).get("id") or ""))
 
 
-@dataclass
-class SyncRunner:
-    """POST /sync, coalesced and bounded: one sync runs in its own thread, at most one more waits for it, and any
-    further request joins the waiting one (it would read the same sources a moment later)."""
-
-    run: Callable[[], None]
-    runs: int = 0
-    _running: bool = False
-    _pending: bool = False
-    _lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def request(self) -> str:
-        """`started`, `queued` (runs after the current one) or `coalesced` (joined the queued one)."""
-        with self._lock:
-            if self._pending:
-                return "coalesced"
-            if self._running:
-                self._pending = True
-                return "queued"
-            self._running = True
-        threading.Thread(target=self._loop, name="sync", daemon=True).start()
-        return "started"
-
-    @property
-    def state(self) -> dict[str, bool]:
-        with self._lock:
-            return {"running": self._running, "pending": self._pending}
-
-    def _loop(self) -> None:
-        while True:
-            try:
-                self.run()
-                self.runs += 1
-            except Exception as exc:  # noqa: BLE001 - the service must survive a failed sync; it is logged
-                log.error("serve.sync_failed", error=str(exc))
-            with self._lock:
-                if not self._pending:
-                    self._running = False
-                    return
-                self._pending = False
+def _timestamp(event: dict[str, Any]) -> str | None:
+    value = event.get("timestamp")
+    return str(value) if value else None
 
 
-class RescoreRequest(BaseModel):
-    page_id: str | None = None
+def _no_report(_sprint: int, _start: date | None) -> None:
+    raise RuntimeError("plan sprint is not wired in this app")
 
 
 @dataclass
@@ -196,6 +153,7 @@ class ServiceHooks:
     bot_user_id: Callable[[], str]
     database_ids: Callable[[], set[str]]
     run_sync: Callable[[], None]
+    run_report: Callable[[int, date | None], None] = _no_report
 
 
 class _Once:
@@ -221,12 +179,13 @@ def create_app(settings: Settings, worker: RescoreWorker, hooks: ServiceHooks) -
     app = FastAPI(
         title="backlog",
         version="0.1.0",
-        description="Rescoring on demand for the backlog-candidates Notion database.",
+        description="Rescoring on demand for the backlog-candidates Notion database, and the PM's buttons.",
     )
-    syncs = SyncRunner(hooks.run_sync)
-    _add_health(app, worker, syncs)
+    runners = Runners(SyncRunner(hooks.run_sync), hooks.run_report)
+    app.state.runners = runners  # `backlog serve` and tests can see what is running
+    _add_health(app, worker, runners.sync)
     _add_notion_webhook(app, _secret(settings.notion_webhook_secret), worker, hooks)
-    _add_control_api(app, _secret(settings.backlog_api_token), worker, syncs)
+    add_actions(app, _secret(settings.backlog_api_token), worker, runners)
     return app
 
 
@@ -236,23 +195,29 @@ def _add_health(app: FastAPI, worker: RescoreWorker, syncs: SyncRunner) -> None:
         """Liveness/readiness: the process answers and its worker is alive. Memory only: never waits on Notion
         or on the worker, so a probe answers in milliseconds whatever a rescore or a sync is doing."""
         status = "ok" if worker.alive else "degraded"
-        return {"status": status, "pending": len(worker.pending()), "sync": syncs.state}
+        return {"status": status, "pending": worker.pending_count(), "sync": syncs.state}
 
 
 def _add_notion_webhook(app: FastAPI, secret: str | None, worker: RescoreWorker, hooks: ServiceHooks) -> None:
     once = _Once()
+    recent = RecentEvents()
 
     def decide_with_lookups(payload: dict[str, Any]) -> EventDecision:
-        return decide_event(
+        decision = decide_event(
             payload,
             bot_user_id=once.get("bot", hooks.bot_user_id),
             database_ids=once.get("db", hooks.database_ids),
         )
+        if decision.queued:
+            skipped = recent.check(_dedupe_key(payload), _timestamp(payload))
+            if skipped:
+                return _ignore(skipped)
+        return decision
 
     @app.post("/webhooks/notion")
     async def notion_webhook(request: Request) -> JSONResponse:
         """Receive a Notion webhook delivery (see the module docstring for the contract)."""
-        body = await _read_body(request)
+        body = await read_body(request)
         try:
             payload = json.loads(body or b"{}")
         except ValueError:
@@ -271,24 +236,20 @@ def _add_notion_webhook(app: FastAPI, secret: str | None, worker: RescoreWorker,
             event_id=payload.get("id"),
             attempt=payload.get("attempt_number"),
             page_id=decision.page_id,
+            action=decision.action,
             reason=decision.reason,
         )
-        if decision.page_id:
-            worker.submit(decision.page_id)
-        return JSONResponse({"ok": True, "queued": decision.page_id is not None, "reason": decision.reason})
+        _submit(worker, decision)
+        return JSONResponse({"ok": True, "queued": decision.queued, "reason": decision.reason})
 
 
-async def _read_body(request: Request) -> bytes:
-    """The raw body (the signature is over these bytes), refused past MAX_BODY_BYTES whatever the header says."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    body = b""
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise HTTPException(413, f"body larger than {MAX_BODY_BYTES} bytes")
-    return body
+def _submit(worker: RescoreWorker, decision: EventDecision) -> None:
+    if decision.action == "schema":
+        worker.submit_schema()
+    elif decision.action == "deleted" and decision.page_id:
+        worker.submit_deleted(decision.page_id)
+    elif decision.action == "rescore" and decision.page_id:
+        worker.submit(decision.page_id)
 
 
 def _log_verification(token: str, secret: str | None) -> None:
@@ -313,27 +274,3 @@ def _check_signature(secret: str | None, body: bytes, header: str | None) -> Non
     else:
         log.warning("webhook.bad_signature")
     raise HTTPException(401, "missing or invalid X-Notion-Signature")
-
-
-def _add_control_api(app: FastAPI, api_token: str | None, worker: RescoreWorker, syncs: SyncRunner) -> None:
-    def require_api_token(authorization: str | None) -> None:
-        if not api_token:
-            raise HTTPException(503, "BACKLOG_API_TOKEN is not set on the server; set it to enable this endpoint")
-        given = (authorization or "").removeprefix("Bearer ").strip()
-        if not hmac.compare_digest(given.encode(), api_token.encode()):
-            raise HTTPException(401, "missing or wrong bearer token (Authorization: Bearer $BACKLOG_API_TOKEN)")
-
-    @app.post("/rescore", status_code=202)
-    def rescore(body: RescoreRequest | None = None, authorization: str | None = Header(default=None)) -> dict[str, Any]:
-        """Queue a rescore of one page (`{"page_id": ...}`) or of the whole backlog (empty body)."""
-        require_api_token(authorization)
-        worker.submit(body.page_id if body and body.page_id else ALL_PAGES)
-        return {"queued": body.page_id if body and body.page_id else "all"}
-
-    @app.post("/sync", status_code=202)
-    def sync(authorization: str | None = Header(default=None)) -> dict[str, Any]:
-        """Start a sync of every configured source in the background (then a rescore). Coalesced: while one runs,
-        one more is queued and further requests join it (`sync`: started, queued or coalesced)."""
-        require_api_token(authorization)
-        outcome = syncs.request()
-        return {"started": outcome == "started", "sync": outcome}

@@ -155,6 +155,10 @@ class NotionGateway:
         """Live property name -> Notion type of the data source (one read per gateway)."""
         return self._database.property_types()
 
+    def forget_schema(self) -> None:
+        """The data source's schema changed (webhook): the next read of it asks Notion again."""
+        self._database._schema = self._database._types = None
+
     def init_database(self, *, dry_run: bool = False) -> InitReport:
         """Adopt (add what is missing, report what is wrong) or create the candidates database. Idempotent."""
         return self._database.init(dry_run=dry_run)

@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from service.app.webhook import ALL_PAGES, RescoreWorker, ServiceHooks, create_app, decide_event, sign
+from service.app.webhook import RescoreWorker, ServiceHooks, create_app, decide_event, sign
 from service.settings import Settings
 
 SECRET = "whsec-verification-token-123"
@@ -148,9 +148,13 @@ def test_events_for_several_pages_coalesce_into_one_full_rescore() -> None:
 def test_decide_event_pure_rules() -> None:
     ids = {DB, DS}
     assert decide_event(event(), bot_user_id=BOT, database_ids=ids).page_id == "page-1"
-    assert decide_event(event(kind="page.deleted"), bot_user_id=BOT, database_ids=ids).page_id == ALL_PAGES
+    deleted = decide_event(event(kind="page.deleted"), bot_user_id=BOT, database_ids=ids)
+    assert (deleted.action, deleted.page_id) == ("deleted", "page-1")  # its merge target, not the backlog
     db_event = {**event(), "type": "database.schema_updated", "entity": {"id": DB, "type": "database"}}
-    assert decide_event(db_event, bot_user_id=BOT, database_ids=ids).page_id is None
+    schema = decide_event(db_event, bot_user_id=BOT, database_ids=ids)
+    assert (schema.action, schema.page_id) == ("schema", None)
+    other_db = {**db_event, "entity": {"id": "db-of-someone-else", "type": "database"}}
+    assert decide_event(other_db, bot_user_id=BOT, database_ids=ids).action == "ignore"
     dashed = event(parent="ds-1".upper())
     assert decide_event(dashed, bot_user_id=BOT, database_ids=ids).page_id == "page-1"
 
