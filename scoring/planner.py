@@ -23,7 +23,15 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from scoring.capacity import CapacityStep, capacity_note, capacity_steps, sprint_end, sprints_waiting
+from scoring.capacity import (
+    CapacityStep,
+    buffer_note,
+    buffer_share,
+    capacity_note,
+    capacity_steps,
+    sprint_end,
+    sprints_waiting,
+)
 from scoring.evidence import INTERNAL, gather_evidence, merged_children, segment_of
 from scoring.models import Candidate
 from scoring.policy import Policy
@@ -119,7 +127,20 @@ class _Option:
 
 
 def _effort(candidate: Candidate, policy: Policy) -> tuple[float | None, bool]:
-    """Person-weeks to plan with, and whether they were assumed (a P0 bug with no Effort counts as M)."""
+    """Person-weeks to plan with (estimate buffer included), and whether they were assumed."""
+    effort, assumed = _estimate(candidate, policy)
+    if effort is None:
+        return None, assumed
+    return effort * (1 + buffer_share(candidate, policy.capacity)), assumed
+
+
+def item_effort(candidate: Candidate, policy: Policy) -> float | None:
+    """The person-weeks the planner books for an item (buffer included), e.g. for an escalation's trade-off."""
+    return _effort(candidate, policy)[0]
+
+
+def _estimate(candidate: Candidate, policy: Policy) -> tuple[float | None, bool]:
+    """The estimate as entered, and whether it was assumed (a P0 bug with no Effort counts as M)."""
     raw = (candidate.effort or "").strip()
     if raw:
         parsed = parse_effort(raw, policy.scales.effort)
@@ -237,6 +258,9 @@ def _item(option: _Option, priority: str, policy: Policy) -> PlanItem:
         notes.append(f"Effort not set: assumed M ({num(option.effort or 0.0)} pw), set Effort")
     if option.effort is not None and option.effort >= XL_WEEKS:
         notes.append("XL: consider breaking down")
+    buffered = buffer_note(c, policy.capacity)
+    if buffered:
+        notes.append(buffered)
     if is_customer_facing(c, policy) and not (c.validation_customer or "").strip():
         notes.append("no pilot customer lined up to validate")
     elif (c.validation_customer or "").strip():
@@ -559,5 +583,6 @@ __all__ = [
     "is_blocked",
     "is_customer_facing",
     "is_ops_health",
+    "item_effort",
     "plan_sprint",
 ]

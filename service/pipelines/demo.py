@@ -28,6 +28,7 @@ from service.pipelines.cycle import (
     score_step,
     sync_step,
 )
+from service.pipelines.escalate import first_waiting, run_escalate
 from service.settings import Settings
 
 log = get_logger(__name__)
@@ -45,7 +46,7 @@ EXPORTS = {
     "pagerduty_export_path": "pagerduty_incidents.json",
     "tracker_export_path": "tech_debt_tracker.csv",
 }
-STEPS = ("init", "sync", "pm_edits", "score", "report")
+STEPS = ("init", "sync", "pm_edits", "score", "report", "escalate")
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,19 @@ def _pm_edits_step(gateway: NotionGateway, path: Path) -> Work:
     return work
 
 
+def _escalate_step(gateway: NotionGateway, policy: Policy, sprint: SprintTarget) -> Work:
+    """A dry run of a mid-sprint escalation of the best item left out: what it would drop; nothing is written."""
+
+    def work() -> tuple[object, int]:
+        page = first_waiting(gateway, policy, sprint.number, sprint.start)
+        if page is None:
+            return None, EXIT_OK
+        result = run_escalate(gateway, policy, page, sprint=sprint.number, today=sprint.start, dry_run=True)
+        return result, EXIT_OK
+
+    return work
+
+
 def run_demo(
     settings: Settings,
     gateway: NotionGateway,
@@ -122,6 +136,7 @@ def run_demo(
         "pm_edits": _pm_edits_step(gateway, demo_dir / "pm_edits.json"),
         "score": score_step(gateway, policy),
         "report": report_step(gateway, policy, sprint),
+        "escalate": _escalate_step(gateway, policy, sprint),
     }
     results = [run_step(name, steps[name], gateway, observer, contain=False, logged=False) for name in STEPS]
     return max(step.exit_code for step in results)
