@@ -98,7 +98,7 @@ def _design(plan: SprintPlan) -> list[str]:
 def _sales(plan: SprintPlan, policy: Policy) -> list[str]:
     coming = [_line(i) for i in plan.items if is_customer_facing(i.candidate, policy)]
     maybe = [_line(i) for i in plan.stretch if is_customer_facing(i.candidate, policy)]
-    not_now = [f"{nb.candidate.name}: {nb.reason}" for nb in plan.not_building]
+    not_now = [f"{nb.candidate.name} ({nb.demand})" for nb in plan.not_building]
     return [
         "**Coming this sprint (safe to tell customers):**",
         *_bullets(coming, "No customer-facing item is planned."),
