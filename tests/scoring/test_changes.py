@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from scoring.changes import FIRST_GROOMING, compare, take_snapshot
+from scoring.changes import FIRST_GROOMING, Snapshot, compare, take_snapshot
 from scoring.models import Candidate
 from scoring.planner import plan_sprint
 from scoring.policy import Policy
@@ -20,7 +20,7 @@ def feature(page_id: str, **fields: object) -> Candidate:
     return Candidate(page_id=page_id, name=page_id.title(), **base)
 
 
-def snapshot(candidates: list[Candidate], sprint: int, start: date, themes: tuple[str, ...] = ()):  # type: ignore[no-untyped-def]
+def snapshot(candidates: list[Candidate], sprint: int, start: date, themes: tuple[str, ...] = ()) -> Snapshot:
     scores = score_backlog(candidates, POLICY)
     plan = plan_sprint(candidates, scores, POLICY, sprint, start)
     return take_snapshot(plan, candidates, scores, themes)

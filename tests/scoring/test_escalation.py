@@ -40,4 +40,5 @@ def test_a_protected_item_is_never_dropped_and_too_big_says_so() -> None:
 
 def test_an_item_already_in_the_sprint_needs_nothing() -> None:
     result = escalate(item("second"), 3.0, COMMITTED, 12.0)
-    assert result.already_planned and result.drops == ()
+    assert result.already_planned
+    assert result.drops == ()

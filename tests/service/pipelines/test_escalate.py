@@ -43,7 +43,8 @@ def test_a_dry_run_writes_nothing(gateway: NotionGateway) -> None:
     analytics = rows_by_key(gateway)["analytics"]
     writes = gateway.calls.writes
     result = run_escalate(gateway, POLICY, analytics.page_id, sprint=1, today=TODAY, dry_run=True)
-    assert result.escalation.drops and result.escalation.fits
+    assert result.escalation.drops
+    assert result.escalation.fits
     assert gateway.calls.writes == writes
     assert not result.recorded
 
@@ -51,7 +52,9 @@ def test_a_dry_run_writes_nothing(gateway: NotionGateway) -> None:
 def test_without_apply_the_trade_off_is_logged_and_no_row_changes(gateway: NotionGateway) -> None:
     analytics = rows_by_key(gateway)["analytics"]
     result = run_escalate(gateway, POLICY, analytics.url or analytics.page_id, today=TODAY)  # latest sprint page
-    assert result.sprint == 1 and not result.applied and result.rows_written == 0
+    assert result.sprint == 1
+    assert not result.applied
+    assert result.rows_written == 0
     assert planned(gateway) == PICKED
     texts = page_texts(gateway)
     assert texts[-1] == result.log_line
@@ -65,7 +68,8 @@ def test_apply_plans_the_escalated_row_and_drops_the_shown_rows(gateway: NotionG
     analytics = rows_by_key(gateway)["analytics"]
     result = run_escalate(gateway, POLICY, analytics.page_id, sprint=1, today=TODAY, apply=True)
     dropped = {d.candidate.name for d in result.escalation.drops}
-    assert result.applied and result.rows_written == 1 + len(dropped)
+    assert result.applied
+    assert result.rows_written == 1 + len(dropped)
     rows = rows_by_key(gateway)
     assert (rows["analytics"].get("Sprint"), rows["analytics"].get("Status")) == (1, "Planned")
     for key, row in rows.items():
@@ -79,4 +83,6 @@ def test_errors_say_what_to_do(gateway: NotionGateway) -> None:
         page_id_of("analytics")
     with pytest.raises(EscalationError, match="run `backlog report --sprint N` first"):
         run_escalate(gateway, POLICY, rows_by_key(gateway)["analytics"].page_id, sprint=9, today=TODAY)
-    assert page_id_of("https://www.notion.so/Row-0123456789abcdef0123456789abcdef") == "0123456789abcdef0123456789abcdef"
+    assert (
+        page_id_of("https://www.notion.so/Row-0123456789abcdef0123456789abcdef") == "0123456789abcdef0123456789abcdef"
+    )

@@ -9,11 +9,23 @@ import copy
 from collections.abc import Sequence
 from datetime import date
 
+from scoring.audiences import StoryLines
+from scoring.changes import take_snapshot
 from scoring.models import Candidate
 from scoring.planner import SprintPlan, plan_sprint
 from scoring.policy import Policy
 from scoring.score import score_backlog
-from service.pipelines.sprint_page import FINGERPRINT_PREFIX, fingerprint, render_sprint_page
+from service.notion.pages import block_text
+from service.pipelines.sprint_page import (
+    ESCALATION_HEADING,
+    FINGERPRINT_PREFIX,
+    NO_ESCALATIONS,
+    PageStory,
+    dump_state,
+    fingerprint,
+    load_state,
+    render_sprint_page,
+)
 from tests.fixtures.seed_examples import seed_example_candidates
 
 POLICY = Policy()
@@ -89,16 +101,13 @@ def test_the_table_lists_planned_then_stretch_items_linked_to_their_rows() -> No
 
 # ------------------------------------------------------------------------------------------ the story sections
 def _texts(page_blocks: Sequence[dict[str, object]]) -> list[str]:
-    from service.notion.pages import block_text
-
     return [block_text(dict(b)) for b in page_blocks]
 
 
 def test_the_page_has_rising_changes_a_toggle_per_audience_the_state_and_the_log_last() -> None:
-    from scoring.audiences import StoryLines
-    from service.pipelines.sprint_page import ESCALATION_HEADING, NO_ESCALATIONS, PageStory
-
-    story = PageStory(StoryLines(("sso: 3 this cycle (new this cycle)",), ("New item: X.",)), "backlog grooming state {}")
+    story = PageStory(
+        StoryLines(("sso: 3 this cycle (new this cycle)",), ("New item: X.",)), "backlog grooming state {}"
+    )
     page = render_sprint_page(plan_for(seed_example_candidates()), POLICY, candidates=9, story=story)
     texts = _texts(page.blocks)
     assert texts.index("What's rising") + 1 == texts.index("sso: 3 this cycle (new this cycle)")
@@ -114,9 +123,10 @@ def test_the_page_has_rising_changes_a_toggle_per_audience_the_state_and_the_log
     assert texts[-2:] == [ESCALATION_HEADING, NO_ESCALATIONS]
     assert "backlog grooming state {}" in texts
     logged = PageStory(story.lines, story.state, ("2026-01-14 proposed: Escalate X",))
-    assert _texts(render_sprint_page(plan_for(seed_example_candidates()), POLICY, candidates=9, story=logged).blocks)[
-        -1
-    ] == "2026-01-14 proposed: Escalate X"
+    assert (
+        _texts(render_sprint_page(plan_for(seed_example_candidates()), POLICY, candidates=9, story=logged).blocks)[-1]
+        == "2026-01-14 proposed: Escalate X"
+    )
 
 
 def test_the_first_page_says_there_is_nothing_to_compare() -> None:
@@ -125,9 +135,6 @@ def test_the_first_page_says_there_is_nothing_to_compare() -> None:
 
 
 def test_the_recorded_state_reads_back_as_it_was_written() -> None:
-    from scoring.changes import take_snapshot
-    from service.pipelines.sprint_page import dump_state, load_state
-
     candidates = seed_example_candidates()
     scores = score_backlog(candidates, POLICY)
     snap = take_snapshot(plan_sprint(candidates, scores, POLICY, 1, START), candidates, scores, ("sso",))
@@ -135,6 +142,7 @@ def test_the_recorded_state_reads_back_as_it_was_written() -> None:
     back = load_state(text)
     assert back is not None
     assert dump_state(back) == text
-    assert back.blocked and back.themes == frozenset({"sso"})
+    assert back.blocked
+    assert back.themes == frozenset({"sso"})
     assert load_state("backlog grooming state {not json") is None
     assert load_state("Stakeholder summary") is None
