@@ -5,7 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from service.app.cli import app
 from service.notion import NotionGateway
 from service.pipelines.escalate import EscalationError, page_id_of, run_escalate
 from tests.service.pipelines.test_report import (
@@ -86,3 +88,28 @@ def test_errors_say_what_to_do(gateway: NotionGateway) -> None:
     assert (
         page_id_of("https://www.notion.so/Row-0123456789abcdef0123456789abcdef") == "0123456789abcdef0123456789abcdef"
     )
+
+
+def test_the_cli_escalates_as_a_dry_run_and_refuses_an_unknown_audience(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("BACKLOG_SANDBOX_PATH", str(tmp_path / "cli.sqlite3"))
+    monkeypatch.setenv("BACKLOG_LOCK_PATH", str(tmp_path / "run.lock"))
+    monkeypatch.setenv("BACKLOG_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("BACKLOG_LOG_LEVEL", "WARNING")
+    monkeypatch.delenv("NOTION_TOKEN", raising=False)
+    monkeypatch.delenv("BACKLOG_CONFIG", raising=False)
+    gw = new_gateway(tmp_path / "cli.sqlite3")
+    seed_backlog(gw)
+    report(gw)
+    analytics = rows_by_key(gw)["analytics"].page_id
+    gw.close()
+    runner = CliRunner()
+    result = runner.invoke(app, ["escalate", analytics, "--sprint", "1", "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "Escalate Custom analytics" in " ".join(result.output.split())
+    assert "nothing recorded" in result.output
+    bad = runner.invoke(app, ["report", "--sprint", "1", "--audience", "finance"])
+    assert bad.exit_code == 2
+    assert "finance" in bad.output
+    assert "marketing" in bad.output
