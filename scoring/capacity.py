@@ -8,6 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from scoring.models import Candidate
 from scoring.policy import Capacity
 from scoring.scales import fmt1, num
 
@@ -53,14 +54,43 @@ def capacity_steps(capacity: Capacity) -> tuple[list[CapacityStep], float, float
         CapacityStep("Feature capacity", feature, deductions),
         CapacityStep("Plan limit", limit, f"{_pct(capacity.max_plan_share)} of {num(feature)}: never plan more"),
     ]
+    if capacity.buffers:
+        shares = ", ".join(f"{key} +{_pct(share)}" for key, share in sorted(capacity.buffers.items()))
+        steps.append(
+            CapacityStep("Estimate buffers", 0.0, f"{shares} added to those items' estimates (effort, not capacity)")
+        )
     return steps, feature, limit
+
+
+def _buffer_match(candidate: Candidate, capacity: Capacity) -> tuple[str, float] | None:
+    """The largest buffer whose key is the item's Type, one of its Owners or tags (case-insensitive)."""
+    labels = {x.strip().casefold() for x in (candidate.type or "", *candidate.owners, *candidate.tags) if x.strip()}
+    hits = [(share, key) for key, share in capacity.buffers.items() if key.strip().casefold() in labels]
+    if not hits:
+        return None
+    share, key = max(hits)
+    return key, share
+
+
+def buffer_share(candidate: Candidate, capacity: Capacity) -> float:
+    """The share added to this item's estimate (0 when no buffer applies): the seed adds 50 % to ML estimates."""
+    match = _buffer_match(candidate, capacity)
+    return match[1] if match else 0.0
+
+
+def buffer_note(candidate: Candidate, capacity: Capacity) -> str:
+    """The table note that says an estimate was buffered, so the PM sees why the effort is larger."""
+    match = _buffer_match(candidate, capacity)
+    if match is None or match[1] <= 0:
+        return ""
+    return f"estimate +{_pct(match[1])} ({match[0]} buffer)"
 
 
 def capacity_note(capacity: Capacity, feature: float, limit: float) -> str:
     """Compare with the seed's own estimate, but only for the seed's team (other teams get no note)."""
     # Days off and the plan share do not change "feature capacity" as the seed means it, so the comparison
     # holds whatever they are.
-    varying = {"days_off", "max_plan_share", "zombie_after_sprints"}
+    varying = {"days_off", "max_plan_share", "zombie_after_sprints", "buffers"}
     if capacity.model_dump(exclude=varying) != Capacity().model_dump(exclude=varying):
         return ""
     low, high = SEED_FEATURE_CAPACITY
@@ -103,6 +133,8 @@ def sprints_waiting(since: date | None, planned: int | None, sprint: int, start:
 __all__ = [
     "SEED_FEATURE_CAPACITY",
     "CapacityStep",
+    "buffer_note",
+    "buffer_share",
     "capacity_note",
     "capacity_steps",
     "sprint_days",

@@ -23,7 +23,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 
-from scoring.capacity import CapacityStep, capacity_note, capacity_steps, sprint_end, sprints_waiting
+from scoring.capacity import (
+    CapacityStep,
+    buffer_note,
+    buffer_share,
+    capacity_note,
+    capacity_steps,
+    sprint_end,
+    sprints_waiting,
+)
+from scoring.deals import lost_deal_line
 from scoring.evidence import INTERNAL, gather_evidence, merged_children, segment_of
 from scoring.models import Candidate
 from scoring.policy import Policy
@@ -53,6 +62,7 @@ class PlanItem:
     effort: float
     owner: str
     notes: tuple[str, ...] = ()
+    lost_deals: str | None = None  # "lost 2 deals worth $420k to latency": quoted by the summary
 
 
 @dataclass(frozen=True)
@@ -119,7 +129,20 @@ class _Option:
 
 
 def _effort(candidate: Candidate, policy: Policy) -> tuple[float | None, bool]:
-    """Person-weeks to plan with, and whether they were assumed (a P0 bug with no Effort counts as M)."""
+    """Person-weeks to plan with (estimate buffer included), and whether they were assumed."""
+    effort, assumed = _estimate(candidate, policy)
+    if effort is None:
+        return None, assumed
+    return effort * (1 + buffer_share(candidate, policy.capacity)), assumed
+
+
+def item_effort(candidate: Candidate, policy: Policy) -> float | None:
+    """The person-weeks the planner books for an item (buffer included), e.g. for an escalation's trade-off."""
+    return _effort(candidate, policy)[0]
+
+
+def _estimate(candidate: Candidate, policy: Policy) -> tuple[float | None, bool]:
+    """The estimate as entered, and whether it was assumed (a P0 bug with no Effort counts as M)."""
     raw = (candidate.effort or "").strip()
     if raw:
         parsed = parse_effort(raw, policy.scales.effort)
@@ -229,7 +252,10 @@ def _priorities(picked: Sequence[_Option]) -> list[str]:
     return [labels[id(o)] for o in picked]
 
 
-def _item(option: _Option, priority: str, policy: Policy) -> PlanItem:
+Children = Mapping[str, Sequence[Candidate]]
+
+
+def _item(option: _Option, priority: str, policy: Policy, children: Children) -> PlanItem:
     """One table row; its notes say what the PM should check (assumed effort, XL, pilot customer, ...)."""
     c = option.candidate
     notes: list[str] = []
@@ -237,6 +263,9 @@ def _item(option: _Option, priority: str, policy: Policy) -> PlanItem:
         notes.append(f"Effort not set: assumed M ({num(option.effort or 0.0)} pw), set Effort")
     if option.effort is not None and option.effort >= XL_WEEKS:
         notes.append("XL: consider breaking down")
+    buffered = buffer_note(c, policy.capacity)
+    if buffered:
+        notes.append(buffered)
     if is_customer_facing(c, policy) and not (c.validation_customer or "").strip():
         notes.append("no pilot customer lined up to validate")
     elif (c.validation_customer or "").strip():
@@ -247,7 +276,7 @@ def _item(option: _Option, priority: str, policy: Policy) -> PlanItem:
         notes.append(f"RICE from suggested {', '.join(option.result.suggested)}")
     if priority == "Stretch":
         notes.append("only if P0–P2 finish early")
-    alignment = alignment_text(c, strategic_fit(c, policy), policy)
+    alignment = alignment_text(c, strategic_fit(c, policy, children), policy)
     if option.result.triage:
         alignment = "; ".join(filter(None, (f"{option.result.triage} bug", alignment)))
     return PlanItem(
@@ -259,6 +288,7 @@ def _item(option: _Option, priority: str, policy: Policy) -> PlanItem:
         effort=option.effort or 0.0,
         owner=", ".join(c.owners),
         notes=tuple(notes),
+        lost_deals=lost_deal_line(c, children),
     )
 
 
@@ -358,12 +388,14 @@ def _pick(order: Sequence[_Option], limit: float) -> tuple[list[_Option], list[s
     return picked, tradeoffs, risks
 
 
-def _items(picked: Sequence[_Option], policy: Policy) -> list[PlanItem]:
+def _items(picked: Sequence[_Option], policy: Policy, children: Children) -> list[PlanItem]:
     """The sprint table's rows, with P0/P1/P2 labels."""
-    return [_item(o, priority, policy) for o, priority in zip(picked, _priorities(picked), strict=True)]
+    return [_item(o, priority, policy, children) for o, priority in zip(picked, _priorities(picked), strict=True)]
 
 
-def _stretch(order: Sequence[_Option], picked_ids: set[str], limit: float, policy: Policy) -> list[PlanItem]:
+def _stretch(
+    order: Sequence[_Option], picked_ids: set[str], limit: float, policy: Policy, children: Children
+) -> list[PlanItem]:
     """The best items left that a team finishing early could actually take on (not iceboxed, and not bigger
     than a whole sprint's plan limit)."""
     left = [
@@ -374,7 +406,7 @@ def _stretch(order: Sequence[_Option], picked_ids: set[str], limit: float, polic
         and o.effort <= limit + _EPSILON
         and not o.result.icebox_suggested
     ]
-    return [_item(o, "Stretch", policy) for o in left[:STRETCH_ITEMS]]
+    return [_item(o, "Stretch", policy, children) for o in left[:STRETCH_ITEMS]]
 
 
 def _rice_tension(active: Sequence[Candidate], scores: Mapping[str, ScoreResult]) -> tuple[str | None, str | None]:
@@ -515,8 +547,9 @@ def plan_sprint(
     order, effort_risks = _eligible(active, scores, policy)
     picked, slot_tradeoffs, slot_risks = _pick(order, limit)
     picked_ids = {o.candidate.page_id for o in picked}
-    items = _items(picked, policy)
-    stretch = _stretch(order, picked_ids, limit, policy)
+    children = merged_children(candidates)
+    items = _items(picked, policy, children)
+    stretch = _stretch(order, picked_ids, limit, policy, children)
     planned = sum(o.effort or 0.0 for o in picked)
     by_override, by_boost = _rice_tension(active, scores)
     tradeoffs = [by_override, *slot_tradeoffs, by_boost, _size_tradeoff(order, picked, picked_ids)]
@@ -524,7 +557,6 @@ def plan_sprint(
     empty_reason = _empty_reason(picked, order, limit)
     risks = [empty_reason, *blocked_risks, *effort_risks, *slot_risks, *xl_risks]
     shown = [*(o.candidate.page_id for o in picked), *(item.candidate.page_id for item in stretch)]
-    children = merged_children(candidates)
     return SprintPlan(
         sprint=sprint,
         start=start,
@@ -559,5 +591,6 @@ __all__ = [
     "is_blocked",
     "is_customer_facing",
     "is_ops_health",
+    "item_effort",
     "plan_sprint",
 ]

@@ -91,6 +91,9 @@ class Capacity(_Frozen):
     )
     max_plan_share: Share = 0.8  # never plan more than this share of feature capacity
     zombie_after_sprints: Count = 3
+    # The seed's notes to self as policy: extra share added to the estimates of a team or type (ML = 0.5: +50 %).
+    # A key matches an item's Type, one of its Owners or tags, case-insensitively; the largest match applies.
+    buffers: dict[Name, Annotated[float, Field(ge=0, le=10, allow_inf_nan=False)]] = Field(default_factory=dict)
 
 
 class Zendesk(_Frozen):

@@ -42,6 +42,7 @@ def _why(item: PlanItem) -> str:
     if item.rice is not None:
         parts.append(f"RICE {fmt1(item.rice)}")
     why = f" — {item.alignment}" if item.alignment else ""
+    why += f"; {item.lost_deals}" if item.lost_deals else ""  # the sales evidence, in the sales team's words
     return f"{item.candidate.name} ({', '.join(parts)}){why}"
 
 

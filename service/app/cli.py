@@ -16,6 +16,7 @@ import typer
 from rich.markup import escape
 
 from connectors.registry import CONNECTORS
+from scoring.audiences import UnknownAudienceError, audience_name
 from service.app.frame import CommandError, command, load_settings
 from service.app.progress import SyncProgress
 from service.app.render import (
@@ -23,6 +24,7 @@ from service.app.render import (
     DemoView,
     err,
     out,
+    render_escalate,
     render_init,
     render_report,
     render_score,
@@ -34,6 +36,7 @@ from service.notion import NotionAuthError, NotionError, NotionNotFoundError
 from service.pipelines.control_page import CONTROL_PAGE_TITLE, ensure_control_page
 from service.pipelines.cycle import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, SprintTarget, report_exit_code, run_cycle
 from service.pipelines.demo import export_overrides, run_demo
+from service.pipelines.escalate import EscalationError, run_escalate
 from service.pipelines.report import run_report
 from service.pipelines.score import run_score
 from service.pipelines.sync import run_sync
@@ -164,15 +167,19 @@ def report(
     out_file: Annotated[
         Path | None, typer.Option("--out", help="Write the stakeholder summary (Markdown) here; default stdout.")
     ] = None,
-    audience: Annotated[str, typer.Option(help="Markdown for 'engineering' (full) or 'leadership' (summary).")] = (
-        "engineering"
-    ),
+    audience: Annotated[
+        str, typer.Option(help="Markdown for engineering (full), design, sales (or cs), leadership or marketing.")
+    ] = "engineering",
 ) -> None:
     """Plan sprint N within capacity and write the sprint page + stakeholder summary to Notion (seed steps 4–6).
 
     Writes the page and the planned rows only; re-running for the same sprint updates the same page.
     """
     first_day = parse_start(start)
+    try:
+        audience = audience_name(audience)
+    except UnknownAudienceError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--audience") from None
     with command("report", exclusive=not dry_run) as (settings, gateway):
         policy = policy_for(settings)
         gateway.database()
@@ -312,6 +319,30 @@ def find_demo_dir() -> Path:
 def show_config() -> None:
     """Print every setting: its current value (secrets masked), default and meaning."""
     render_settings(load_settings())
+
+
+@app.command()
+def escalate(
+    page: Annotated[str, typer.Argument(help="The escalated row: its Notion page id or link.")],
+    sprint: Annotated[int | None, typer.Option("--sprint", min=1, help="Sprint N (default: the latest page).")] = None,
+    apply: Annotated[bool, typer.Option("--apply", help="Confirm: plan the row, drop the shown rows.")] = False,
+    dry_run: DryRun = False,
+) -> None:
+    """Mid-sprint escalation (seed step 5): show what would be dropped to make room and log it on the sprint page.
+
+    No row changes until you confirm with --apply; --dry-run records nothing either.
+    """
+    with command("escalate", exclusive=not dry_run) as (settings, gateway):
+        policy = policy_for(settings)
+        gateway.database()
+        try:
+            result = run_escalate(
+                gateway, policy, page, sprint=sprint, today=datetime.now(UTC).date(), apply=apply, dry_run=dry_run
+            )
+        except EscalationError as exc:
+            raise CommandError(str(exc)) from None
+        render_escalate(result, dry_run=dry_run)
+    raise typer.Exit(EXIT_OK)
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ from service.app.progress import SyncProgress
 from service.notion import InitReport
 from service.pipelines.cycle import StepResult
 from service.pipelines.demo import PmEditsReport
+from service.pipelines.escalate import EscalateResult
 from service.pipelines.report import ReportResult
 from service.pipelines.score import ScoreReport
 from service.pipelines.sync import SyncReport
@@ -98,6 +99,17 @@ def render_report(result: ReportResult, *, sprint: int, dry_run: bool = False, o
     )
     for page_id, message in result.failed:  # the exit code is 1: say which rows and why
         err.print(f"  [red]row {escape(page_id)} not marked for sprint {sprint}:[/red] {escape(message)}")
+
+
+def render_escalate(result: EscalateResult, *, dry_run: bool = False) -> None:
+    """The trade-off, and what was recorded or written (a dry run: nothing)."""
+    out.print(f"escalate: sprint {result.sprint}: {escape(result.escalation.text)}")
+    if dry_run:
+        out.print("dry run: nothing recorded, no row changed")
+    elif result.applied:
+        out.print(f"applied: {result.rows_written} rows updated; logged on the sprint page")
+    else:
+        out.print("recorded on the sprint page's escalation log; no row changed (confirm with --apply)")
 
 
 def render_pm_edits(report: PmEditsReport) -> None:
@@ -186,6 +198,8 @@ class StepView:
             render_themes(report)
         elif isinstance(report, ReportResult):
             render_report(report, sprint=self.sprint or 0, out_file=self.summary)
+        elif isinstance(report, EscalateResult):
+            render_escalate(report, dry_run=True)
 
 
 class CycleView(StepView):
@@ -212,4 +226,5 @@ class DemoView(StepView):
             "themes": "3c. backlog themes (duplicate links, themes and trends in backlog-themes)",
             "score": "4. backlog score",
             "report": f"5. backlog report --sprint {self.sprint}",
+            "escalate": f"6. backlog escalate PAGE --sprint {self.sprint} --dry-run (mid-sprint: what it would drop)",
         }.get(name, name)

@@ -28,6 +28,7 @@ from service.pipelines.cycle import (
     score_step,
     sync_step,
 )
+from service.pipelines.escalate import first_waiting, run_escalate
 from service.pipelines.themes import themes_step
 from service.settings import Settings
 
@@ -46,7 +47,7 @@ EXPORTS = {
     "pagerduty_export_path": "pagerduty_incidents.json",
     "tracker_export_path": "tech_debt_tracker.csv",
 }
-STEPS = ("init", "sync", "pm_edits", "sync_cycle2", "themes", "score", "report")
+STEPS = ("init", "sync", "pm_edits", "sync_cycle2", "themes", "score", "report", "escalate")
 CYCLE2 = "cycle2"  # deploy/demo/cycle2/: exports dated two weeks later, synced as the next grooming cycle
 
 
@@ -113,6 +114,19 @@ def _cycle2(settings: Settings, demo_dir: Path) -> Settings:
     return settings.model_copy(update=export_overrides(demo_dir / CYCLE2))
 
 
+def _escalate_step(gateway: NotionGateway, policy: Policy, sprint: SprintTarget) -> Work:
+    """A dry run of a mid-sprint escalation of the best item left out: what it would drop; nothing is written."""
+
+    def work() -> tuple[object, int]:
+        page = first_waiting(gateway, policy, sprint.number, sprint.start)
+        if page is None:
+            return None, EXIT_OK
+        result = run_escalate(gateway, policy, page, sprint=sprint.number, today=sprint.start, dry_run=True)
+        return result, EXIT_OK
+
+    return work
+
+
 def run_demo(
     settings: Settings,
     gateway: NotionGateway,
@@ -131,6 +145,7 @@ def run_demo(
         "themes": themes_step(gateway, policy),
         "score": score_step(gateway, policy),
         "report": report_step(gateway, policy, sprint),
+        "escalate": _escalate_step(gateway, policy, sprint),
     }
     results = [run_step(name, steps[name], gateway, observer, contain=False, logged=False) for name in STEPS]
     return max(step.exit_code for step in results)

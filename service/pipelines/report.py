@@ -18,21 +18,39 @@ the pure `sprint_page.render_sprint_page`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import date
-from typing import Any, Literal, cast
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
+import numpy as np
+import numpy.typing as npt
+
+from scoring import changes
+from scoring.audiences import StoryLines, audience_markdown
+from scoring.capacity import sprint_days
 from scoring.models import Candidate
 from scoring.planner import SprintPlan, plan_sprint
 from scoring.policy import Policy
-from scoring.score import score_backlog
-from scoring.summary import render_markdown
+from scoring.score import ScoreResult, is_closed, score_backlog
+from scoring.similarity import content_terms, idf_weights
+from scoring.themes import ThemeItem, assign_themes, group_by_meaning
+from scoring.trends import Cycle, dimension_trends, rising_lines, theme_trends
+from service.embedding import Embedder, EmbeddingUnavailableError, feedback_text
 from service.logging import get_logger
 from service.notion import NotionError, NotionGateway, Row
 from service.notion.pages import block_text
 from service.pipelines.mapping import row_to_candidate
-from service.pipelines.sprint_page import FINGERPRINT_PREFIX, SprintPage, render_sprint_page
+from service.pipelines.sprint_page import (
+    ESCALATION_HEADING,
+    FINGERPRINT_PREFIX,
+    NO_ESCALATIONS,
+    PageStory,
+    SprintPage,
+    dump_state,
+    load_state,
+    render_sprint_page,
+)
 
 log = get_logger(__name__)
 
@@ -80,10 +98,9 @@ def _find_sprint_page(gateway: NotionGateway, parent: str, sprint: int) -> str |
     return gateway.find_child_page(parent, prefix=f"Sprint {sprint} —")
 
 
-def _page_fingerprint(gateway: NotionGateway, page_id: str, page: SprintPage) -> str | None:
+def _page_fingerprint(texts: list[str], page: SprintPage) -> str | None:
     """The fingerprint the page's header callout carries (None for a page this service did not write, or whose
     blocks below the header are not the ones fingerprinted: a doubled or half-written page is rewritten)."""
-    texts = gateway.page_block_texts(page_id)
     if texts and FINGERPRINT_PREFIX in texts[0] and texts[1:] == [block_text(block) for block in page.blocks]:
         return texts[0].split(FINGERPRINT_PREFIX, 1)[1].rstrip(")").strip()
     return None
@@ -111,21 +128,123 @@ def report_candidate(row: Row) -> Candidate:
     return row_to_candidate(row).model_copy(update={"added": row.created_time.date()})
 
 
-def _plan(rows: Iterable[Row], policy: Policy, sprint: int, start: date) -> SprintPlan:
+@dataclass(frozen=True)
+class Planned:
+    """The plan with what it was made from (the story sections compare and group these)."""
+
+    plan: SprintPlan
+    candidates: list[Candidate]
+    scores: dict[str, ScoreResult]
+
+
+def _plan(rows: Iterable[Row], policy: Policy, sprint: int, start: date) -> Planned:
     candidates = [report_candidate(row) for row in rows]
-    return plan_sprint(candidates, score_backlog(candidates, policy), policy, sprint, start)
+    scores = score_backlog(candidates, policy)
+    return Planned(plan_sprint(candidates, scores, policy, sprint, start), candidates, scores)
 
 
-def _settled_plan(
+def settled_plan(
     rows: dict[str, Row], policy: Policy, sprint: int, start: date
-) -> tuple[SprintPlan, dict[str, dict[str, Any]]]:
+) -> tuple[Planned, dict[str, dict[str, Any]]]:
     """The plan as the backlog will be once this report's own row writes landed, and those writes.
 
     The page shows the planned rows as Planned already, so re-running finds the same content and writes nothing.
     """
-    updates = row_updates(_plan(rows.values(), policy, sprint, start), rows)
+    updates = row_updates(_plan(rows.values(), policy, sprint, start).plan, rows)
     after = [replace(row, values={**row.values, **updates.get(pid, {})}) for pid, row in rows.items()]
     return _plan(after, policy, sprint, start), updates
+
+
+# ------------------------------------------------------------------------------------------ the story sections
+_EMBEDDER: list[Embedder | None] = []  # loaded once per process, on the first report that needs it
+
+
+def _embedder() -> Embedder | None:
+    if not _EMBEDDER:
+        try:
+            _EMBEDDER.append(Embedder.load())
+        except EmbeddingUnavailableError as exc:
+            log.warning("report.embedding_unavailable", error=str(exc), fallback="lexical")
+            _EMBEDDER.append(None)
+    return _EMBEDDER[0]
+
+
+def _lexical_vectors(items: Sequence[ThemeItem]) -> npt.NDArray[np.float32]:
+    """Idf-weighted bags of content words: themes by shared words when the model cannot load."""
+    idf = idf_weights([item.terms for item in items])
+    column = {term: i for i, term in enumerate(sorted(idf))}
+    vectors = np.zeros((len(items), max(len(column), 1)), dtype=np.float32)
+    for row, item in enumerate(items):
+        for term in item.terms:
+            vectors[row, column[term]] = idf[term]
+    return vectors
+
+
+def _theme_items(candidates: Sequence[Candidate]) -> tuple[list[ThemeItem], list[str]]:
+    open_ = [c for c in candidates if not is_closed(c) and not c.merged_into]
+    items = [
+        ThemeItem(
+            c.page_id,
+            content_terms(f"{c.name} {c.excerpt}"),
+            customer=c.customer or "",
+            segment=c.segment or "",
+            source=c.source or "",
+            votes=float(c.votes or 0),
+            first_seen=_when(c.first_seen or c.added),
+            last_seen=_when(c.last_seen),
+        )
+        for c in open_
+    ]
+    return items, [feedback_text(c.name, c.excerpt) for c in open_]
+
+
+def _when(day: date | None) -> datetime | None:
+    return None if day is None else datetime(day.year, day.month, day.day, tzinfo=UTC)
+
+
+def _rising(planned: Planned, policy: Policy) -> tuple[list[str], list[str]]:
+    """What's rising (spikes, new themes, by source and segment) and the theme names, over the open candidates."""
+    items, texts = _theme_items(planned.candidates)
+    if len(items) < 2:
+        return [], []
+    embedder = _embedder()
+    vectors = embedder.embed(texts) if embedder is not None else _lexical_vectors(items)
+    themes = assign_themes([[items[i].id for i in g] for g in group_by_meaning(vectors)], items)
+    length = timedelta(days=sprint_days(policy.capacity))
+    start = datetime(planned.plan.start.year, planned.plan.start.month, planned.plan.start.day, tzinfo=UTC)
+    current, previous = Cycle(start - length, start), Cycle(start - 2 * length, start - length)
+    lines = rising_lines(theme_trends(themes, items, current, previous), limit=5)
+    for label, key in (("source", lambda r: r.source), ("segment", lambda r: r.segment)):
+        spikes = [t for t in dimension_trends(items, current, previous, key) if t.spike]
+        lines += [f"{label.title()} {t.name}: {t.now} new this cycle (was {t.before}) — spike" for t in spikes[:2]]
+    return lines, [t.name for t in themes]
+
+
+def _previous_state(gateway: NotionGateway, parent: str, sprint: int) -> changes.Snapshot | None:
+    """The snapshot the previous sprint's page recorded (None for the first grooming)."""
+    if sprint <= 1:
+        return None
+    page_id = gateway.find_child_page(parent, prefix=f"Sprint {sprint - 1} —")
+    if page_id is None:
+        return None
+    found = (load_state(text) for text in gateway.page_block_texts(page_id))
+    return next((snap for snap in found if snap is not None), None)
+
+
+def escalation_lines(texts: Sequence[str]) -> tuple[str, ...]:
+    """The log lines already on a sprint page (everything after the escalation log heading)."""
+    if ESCALATION_HEADING not in texts:
+        return ()
+    after = texts[list(texts).index(ESCALATION_HEADING) + 1 :]
+    return tuple(t for t in after if t.strip() and t != NO_ESCALATIONS)
+
+
+def _story(gateway: NotionGateway, planned: Planned, policy: Policy, texts: list[str]) -> PageStory:
+    rising, themes = _rising(planned, policy)
+    now = changes.take_snapshot(planned.plan, planned.candidates, planned.scores, themes)
+    before = _previous_state(gateway, gateway.parent_page_id(), planned.plan.sprint)
+    lines = StoryLines(tuple(rising), tuple(changes.compare(before, now, planned.candidates)))
+    return PageStory(lines, dump_state(now), escalation_lines(texts))
 
 
 @dataclass(frozen=True)
@@ -135,17 +254,19 @@ class _PageWrite:
     action: str  # created | updated | unchanged
 
 
-def _write_page(gateway: NotionGateway, page: SprintPage, sprint: int, *, dry_run: bool) -> _PageWrite:
+def _write_page(
+    gateway: NotionGateway, page: SprintPage, found: tuple[str | None, list[str]], *, dry_run: bool
+) -> _PageWrite:
     """Create the sprint's page, or rewrite its content only when the fingerprint says it changed."""
     parent = gateway.parent_page_id()
-    page_id = _find_sprint_page(gateway, parent, sprint)
+    page_id, texts = found
     if page_id is None:
         if dry_run:
             return _PageWrite(None, None, "created")
         new_id, url = gateway.create_page(parent, page.title, page.content, icon="🗓️")
         return _PageWrite(new_id, url, "created")
     url = gateway.page_url(page_id)
-    if _page_fingerprint(gateway, page_id, page) == page.fingerprint:
+    if _page_fingerprint(texts, page) == page.fingerprint:
         return _PageWrite(page_id, url, "unchanged")
     if not dry_run:
         gateway.replace_children(page_id, page.content)
@@ -183,14 +304,17 @@ def run_report(
     """Read the backlog, plan the sprint (pure), write the page and the rows, and say what was done."""
     calls_before = gateway.calls.total
     rows = {row.page_id: row for row in gateway.iter_rows()}
-    plan, updates = _settled_plan(rows, policy, sprint, start)
-    page = render_sprint_page(plan, policy, candidates=len(rows))
-    wrote = _write_page(gateway, page, sprint, dry_run=dry_run)
+    planned, updates = settled_plan(rows, policy, sprint, start)
+    plan = planned.plan
+    page_id = _find_sprint_page(gateway, gateway.parent_page_id(), sprint)
+    texts = gateway.page_block_texts(page_id) if page_id else []
+    story = _story(gateway, planned, policy, texts)
+    page = render_sprint_page(plan, policy, candidates=len(rows), story=story)
+    wrote = _write_page(gateway, page, (page_id, texts), dry_run=dry_run)
     written, failed = _write_rows(gateway, rows, updates, sprint, dry_run=dry_run)
-    kind = cast(Literal["leadership", "engineering"], audience if audience == "leadership" else "engineering")
     result = ReportResult(
         plan=plan,
-        markdown=render_markdown(plan, policy, audience=kind),
+        markdown=audience_markdown(plan, policy, audience, story.lines),
         page_id=wrote.page_id,
         page_url=wrote.url,
         page_action=wrote.action,

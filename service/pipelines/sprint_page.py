@@ -10,9 +10,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
+from scoring.audiences import AUDIENCES, TITLES, StoryLines, audience_markdown
+from scoring.changes import FIRST_GROOMING, Snapshot, rounded
 from scoring.planner import PlanItem, SprintPlan
 from scoring.policy import Policy
 from scoring.scales import fmt1, num
@@ -21,6 +24,9 @@ from service.notion.codecs import encode_rich_text
 
 FINGERPRINT_PREFIX = "backlog fingerprint "
 LEADERSHIP_LINES = 90  # Notion takes at most 100 children per block in one request
+STATE_PREFIX = "backlog grooming state "
+ESCALATION_HEADING = "Escalation log"
+NO_ESCALATIONS = "No escalations yet: `backlog escalate PAGE` adds one here."
 TABLE_HEADER = ("Priority", "Item", "RICE", "Strategic Alignment", "Effort", "Owner", "Notes")
 
 Block = dict[str, Any]  # one Notion block, as the API's JSON
@@ -41,9 +47,20 @@ class SprintPage:
         return [self.header, *self.blocks]
 
 
-def render_sprint_page(plan: SprintPlan, policy: Policy, *, candidates: int) -> SprintPage:
+@dataclass(frozen=True)
+class PageStory:
+    """What the report adds at report time: rising themes, changes, the state for the next report, the log."""
+
+    lines: StoryLines = field(default_factory=StoryLines)
+    state: str = ""  # the snapshot the next report compares with (scoring.changes.dump)
+    escalations: tuple[str, ...] = ()  # the log lines already on the page, kept across rewrites
+
+
+def render_sprint_page(
+    plan: SprintPlan, policy: Policy, *, candidates: int, story: PageStory = PageStory()
+) -> SprintPage:
     """The sprint page for `plan`; `candidates` (how many rows were read) is shown in the header only."""
-    blocks = page_blocks(plan, policy)
+    blocks = page_blocks(plan, policy, story)
     print_ = fingerprint(blocks)
     return SprintPage(
         title=sprint_title(plan),
@@ -73,16 +90,38 @@ def header_block(print_: str, plan: SprintPlan, candidates: int) -> Block:
     )
 
 
-def page_blocks(plan: SprintPlan, policy: Policy) -> list[Block]:
-    """The sprint page's content, top to bottom: summary, the plan and its table, capacity, zombies, leadership."""
+def page_blocks(plan: SprintPlan, policy: Policy, story: PageStory = PageStory()) -> list[Block]:
+    """The sprint page's content, top to bottom: summary, what's rising and what changed, the plan and its table,
+    capacity, zombies, one toggle per audience, the state the next report reads, the escalation log (last, so an
+    escalation appends to it)."""
     return [
         *_summary_blocks(build_summary(plan, policy)),
+        _block("heading_2", "What's rising"),
+        *_bullets(story.lines.rising, empty="Nothing rose this cycle (no spike, no new theme)."),
+        _block("heading_2", "Changed since the last grooming"),
+        *_bullets(story.lines.changes, empty=FIRST_GROOMING),
         *_plan_blocks(plan),
         *_capacity_blocks(plan),
         _block("heading_2", "Zombies: re-prioritize or kill"),
         *_bullets([z.text for z in plan.zombies], empty="No item has waited 3+ sprints."),
         _leadership_toggle(plan, policy),
+        *[_audience_toggle(plan, policy, name, story.lines) for name in AUDIENCES if name != "leadership"],
+        *_state_blocks(story.state),
+        _block("heading_2", ESCALATION_HEADING),
+        *(_bullets(story.escalations) if story.escalations else [_block("paragraph", NO_ESCALATIONS)]),
     ]
+
+
+def _state_blocks(state: str) -> list[Block]:
+    if not state:
+        return []
+    return [_block("code", state, language="json")]
+
+
+def _audience_toggle(plan: SprintPlan, policy: Policy, audience: str, lines: StoryLines) -> Block:
+    """One audience's summary folded away, ready to paste into that group's channel or email."""
+    markdown = audience_markdown(plan, policy, audience, lines)
+    return _toggle(f"{TITLES[audience]} version", markdown)
 
 
 # ------------------------------------------------------------------------------------------ page sections
@@ -140,13 +179,18 @@ def _capacity_blocks(plan: SprintPlan) -> list[Block]:
 
 def _leadership_toggle(plan: SprintPlan, policy: Policy) -> Block:
     """The leadership version folded away, as plain paragraphs ready to copy into an email."""
-    markdown = render_markdown(plan, policy, audience="leadership")
+    return _toggle(
+        "Leadership version (summary only — copy into the email)", render_markdown(plan, policy, audience="leadership")
+    )
+
+
+def _toggle(title: str, markdown: str) -> Block:
     lines = [line for line in markdown.splitlines() if line.strip()]
     return {
         "object": "block",
         "type": "toggle",
         "toggle": {
-            "rich_text": _rt("Leadership version (summary only — copy into the email)"),
+            "rich_text": _rt(title),
             "children": [_block("paragraph", line.replace("**", "")) for line in lines[:LEADERSHIP_LINES]],
         },
     }
@@ -181,6 +225,38 @@ def _item_cells(item: PlanItem) -> list[RichText]:
     ]
 
 
+# ------------------------------------------------------------------------------------------ the recorded state
+def dump_state(snapshot: Snapshot) -> str:
+    """One line of JSON (sorted keys: the same state gives the same text, so the page's fingerprint holds)."""
+    body = {
+        "sprint": snapshot.sprint,
+        "start": snapshot.start.isoformat(),
+        "scores": {k: [rounded(r), rounded(b), list(i)] for k, (r, b, i) in sorted(snapshot.scores.items())},
+        "blocked": sorted(snapshot.blocked),
+        "zombies": sorted(snapshot.zombies),
+        "themes": sorted(snapshot.themes),
+    }
+    return STATE_PREFIX + json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+
+def load_state(text: str) -> Snapshot | None:
+    """The snapshot in a page block's text, or None when the text holds none (or one this version cannot read)."""
+    if STATE_PREFIX not in text:
+        return None
+    try:
+        body = json.loads(text.split(STATE_PREFIX, 1)[1])
+        return Snapshot(
+            sprint=int(body["sprint"]),
+            start=date.fromisoformat(body["start"]),
+            scores={str(k): (v[0], v[1], tuple(str(x) for x in v[2])) for k, v in dict(body["scores"]).items()},
+            blocked=frozenset(map(str, body["blocked"])),
+            zombies=frozenset(map(str, body["zombies"])),
+            themes=frozenset(map(str, body["themes"])),
+        )
+    except (ValueError, KeyError, TypeError, IndexError):
+        return None
+
+
 # ------------------------------------------------------------------------------------------ rich text and blocks
 def _rt(text: str, *, link: str | None = None, bold: bool = False) -> RichText:
     items = encode_rich_text(text)
@@ -209,11 +285,17 @@ def _row(cells: list[RichText]) -> Block:
 
 
 __all__ = [
+    "ESCALATION_HEADING",
     "FINGERPRINT_PREFIX",
+    "NO_ESCALATIONS",
+    "STATE_PREFIX",
     "Block",
+    "PageStory",
     "SprintPage",
+    "dump_state",
     "fingerprint",
     "header_block",
+    "load_state",
     "page_blocks",
     "render_sprint_page",
     "sprint_title",

@@ -191,3 +191,21 @@ def test_the_tension_line_names_the_lost_deals_boost() -> None:
     assert (scores["higher"].rice or 0) > (scores[LATENCY].rice or 0)
     [line] = tensions([LATENCY], rows, scores, POLICY)
     assert "by its boosts (competitive loss: 2 lost deals ($420k) ×1.3)" in line
+
+
+def test_the_stakeholder_summary_quotes_the_lost_deals_of_a_planned_item() -> None:
+    """Issue 15: the sprint summary says what sales lost to the ask, in money ("lost 2 deals worth $420k")."""
+    from datetime import date
+
+    from scoring.planner import plan_sprint
+    from scoring.summary import render_markdown
+
+    rows = [candidate(), HOOLI, SOYLENT]
+    plan = plan_sprint(rows, score_backlog(rows, POLICY), POLICY, 1, date(2026, 11, 23))
+    assert [item.candidate.page_id for item in plan.items] == [LATENCY]
+    assert plan.items[0].lost_deals == "lost 2 deals worth $420k to latency"
+    assert "lost 2 deals worth $420k to latency" in render_markdown(plan, POLICY, audience="leadership")
+    # Without the deals, nothing is claimed.
+    alone = [candidate()]
+    bare = plan_sprint(alone, score_backlog(alone, POLICY), POLICY, 1, date(2026, 11, 23))
+    assert "lost" not in render_markdown(bare, POLICY, audience="leadership")

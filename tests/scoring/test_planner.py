@@ -218,3 +218,32 @@ def test_markdown_follows_the_seed_template_for_each_audience() -> None:
 def test_plan_is_deterministic() -> None:
     rows = seed_example_candidates()
     assert plan_for(rows) == plan_for(list(reversed(rows)))
+
+
+# ------------------------------------------------------------------------------------------ estimate buffers
+def test_an_estimate_buffer_adds_its_share_to_items_of_that_team_or_type_and_shows_in_the_capacity_math() -> None:
+    policy = Policy(capacity=Capacity(buffers={"ML": 0.5}))
+    ml = feature("ml", "Barge-in model", owners=("ML",), effort="M")
+    other = feature("other", "Webhook retries", effort="M")
+    plan = plan_for([ml, other], policy)
+    efforts = {item.candidate.page_id: item.effort for item in (*plan.items, *plan.stretch)}
+    assert efforts == {"ml": 4.5, "other": 3.0}  # M = 3 pw, +50 % for ML only
+    assert plan.planned_effort == 7.5
+    ml_item = next(i for i in plan.items if i.candidate.page_id == "ml")
+    assert "estimate +50 % (ML buffer)" in ml_item.notes
+    step = plan.capacity_steps[-1]
+    assert (step.label, step.person_weeks) == ("Estimate buffers", 0.0)
+    assert "ML +50 %" in step.explanation
+    assert "Estimate buffers" in render_markdown(plan, policy)
+
+
+def test_without_buffers_estimates_and_capacity_steps_are_unchanged() -> None:
+    plan = plan_for([feature("ml", "Barge-in model", owners=("ML",))])
+    assert plan.items[0].effort == 3.0
+    assert "Estimate buffers" not in [s.label for s in plan.capacity_steps]
+
+
+def test_a_buffer_matches_the_type_case_insensitively_and_the_largest_applies() -> None:
+    policy = Policy(capacity=Capacity(buffers={"tech debt": 0.2, "Infra": 1.0}))
+    item = feature("td", "Split the monolith", type="Tech debt", owners=("infra",), effort="S")
+    assert plan_for([item], policy).items[0].effort == 3.0  # 1.5 pw × (1 + 1.0)

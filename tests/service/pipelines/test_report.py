@@ -14,6 +14,7 @@ import pytest
 
 from scoring.policy import Capacity, Policy
 from service.notion import NotionGateway
+from service.pipelines import report as report_module
 from service.pipelines.report import ReportResult, run_report
 from tests.service.pipelines.test_score import new_gateway, pm_edit, rows_by_key, seed_backlog
 
@@ -216,3 +217,40 @@ def test_dry_run_writes_nothing(gateway: NotionGateway) -> None:
     assert result.rows_written == len(PICKED)  # what a real run would write: the planned rows only
     assert gateway.calls.writes == before
     assert TITLE_1 not in sprint_pages(gateway)
+
+
+# ------------------------------------------------------------------------------------------ the story sections
+def test_the_next_sprint_page_says_what_changed_since_the_last_grooming(gateway: NotionGateway) -> None:
+    first = report(gateway)
+    first_texts = block_texts(blocks_of(gateway, str(first.page_id)))
+    assert "First grooming: nothing to compare." in first_texts
+    assert any(text.startswith("backlog grooming state ") for text in first_texts)  # what the next report reads
+    rows = rows_by_key(gateway)
+    pm_edit(gateway, rows["salesforce"].page_id, {"Blocked By": None})
+    pm_edit(gateway, rows["analytics"].page_id, {"Blocked By": "waiting on the data team"})
+
+    second = report(gateway, sprint=2, start=SPRINT_2)
+    texts = block_texts(blocks_of(gateway, str(second.page_id)))
+    salesforce, analytics = rows["salesforce"].get("Name"), rows["analytics"].get("Name")
+    assert f"Unblocked: {salesforce}." in texts
+    assert f"Newly blocked: {analytics}." in texts
+    assert "First grooming: nothing to compare." not in texts
+    assert "**Changed since the last grooming:**" in second.markdown
+
+
+def test_whats_rising_is_on_the_page_and_in_the_summary_with_the_lexical_path(
+    gateway: NotionGateway, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(report_module, "_EMBEDDER", [None])  # the model is unavailable: words, not vectors
+    result = report(gateway)
+    texts = block_texts(blocks_of(gateway, str(result.page_id)))
+    assert "What's rising" in texts
+    assert "**What's rising in feedback:**" in result.markdown
+
+
+def test_each_audience_gets_its_markdown(gateway: NotionGateway) -> None:
+    sales = run_report(gateway, POLICY, sprint=1, start=SPRINT_1, audience="cs")
+    assert "Coming this sprint (safe to tell customers)" in sales.markdown
+    leadership = run_report(gateway, POLICY, sprint=1, start=SPRINT_1, audience="leadership")
+    assert "| Priority | Item |" not in leadership.markdown
+    assert "| Priority | Item |" in run_report(gateway, POLICY, sprint=1, start=SPRINT_1).markdown

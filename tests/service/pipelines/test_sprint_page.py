@@ -9,11 +9,23 @@ import copy
 from collections.abc import Sequence
 from datetime import date
 
+from scoring.audiences import StoryLines
+from scoring.changes import take_snapshot
 from scoring.models import Candidate
 from scoring.planner import SprintPlan, plan_sprint
 from scoring.policy import Policy
 from scoring.score import score_backlog
-from service.pipelines.sprint_page import FINGERPRINT_PREFIX, fingerprint, render_sprint_page
+from service.notion.pages import block_text
+from service.pipelines.sprint_page import (
+    ESCALATION_HEADING,
+    FINGERPRINT_PREFIX,
+    NO_ESCALATIONS,
+    PageStory,
+    dump_state,
+    fingerprint,
+    load_state,
+    render_sprint_page,
+)
 from tests.fixtures.seed_examples import seed_example_candidates
 
 POLICY = Policy()
@@ -85,3 +97,52 @@ def test_the_table_lists_planned_then_stretch_items_linked_to_their_rows() -> No
     items = (*plan.items, *plan.stretch)
     assert [cells[1][0]["text"]["link"]["url"] for cells in rows[1:]] == [item.candidate.url for item in items]
     assert [cells[0][0]["text"]["content"] for cells in rows[1:]] == [item.priority for item in items]
+
+
+# ------------------------------------------------------------------------------------------ the story sections
+def _texts(page_blocks: Sequence[dict[str, object]]) -> list[str]:
+    return [block_text(dict(b)) for b in page_blocks]
+
+
+def test_the_page_has_rising_changes_a_toggle_per_audience_the_state_and_the_log_last() -> None:
+    story = PageStory(
+        StoryLines(("sso: 3 this cycle (new this cycle)",), ("New item: X.",)), "backlog grooming state {}"
+    )
+    page = render_sprint_page(plan_for(seed_example_candidates()), POLICY, candidates=9, story=story)
+    texts = _texts(page.blocks)
+    assert texts.index("What's rising") + 1 == texts.index("sso: 3 this cycle (new this cycle)")
+    assert texts.index("Changed since the last grooming") + 1 == texts.index("New item: X.")
+    toggles = [t for b, t in zip(page.blocks, texts, strict=True) if b["type"] == "toggle"]
+    assert toggles == [
+        "Leadership version (summary only — copy into the email)",
+        "Engineering (full detail) version",
+        "Design (items with design work) version",
+        "Sales + CS (what is coming, to set customer expectations) version",
+        "Marketing (externally visible items) version",
+    ]
+    assert texts[-2:] == [ESCALATION_HEADING, NO_ESCALATIONS]
+    assert "backlog grooming state {}" in texts
+    logged = PageStory(story.lines, story.state, ("2026-01-14 proposed: Escalate X",))
+    assert (
+        _texts(render_sprint_page(plan_for(seed_example_candidates()), POLICY, candidates=9, story=logged).blocks)[-1]
+        == "2026-01-14 proposed: Escalate X"
+    )
+
+
+def test_the_first_page_says_there_is_nothing_to_compare() -> None:
+    texts = _texts(render_sprint_page(plan_for(seed_example_candidates()), POLICY, candidates=9).blocks)
+    assert texts[texts.index("Changed since the last grooming") + 1] == "First grooming: nothing to compare."
+
+
+def test_the_recorded_state_reads_back_as_it_was_written() -> None:
+    candidates = seed_example_candidates()
+    scores = score_backlog(candidates, POLICY)
+    snap = take_snapshot(plan_sprint(candidates, scores, POLICY, 1, START), candidates, scores, ("sso",))
+    text = dump_state(snap)
+    back = load_state(text)
+    assert back is not None
+    assert dump_state(back) == text
+    assert back.blocked
+    assert back.themes == frozenset({"sso"})
+    assert load_state("backlog grooming state {not json") is None
+    assert load_state("Stakeholder summary") is None

@@ -1,0 +1,105 @@
+"""Changed since the last grooming: this report's state against the one the previous sprint page recorded.
+
+Pure. The sprint page keeps a compact snapshot (the top of the ranking with its scores and inputs, the blocked
+rows, the zombies, the theme names), and the next report reads it back and compares: new items, scores that
+moved and why, newly blocked or unblocked, new themes, new zombies. Nothing is stored on the backlog rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from scoring.models import Candidate
+from scoring.planner import SprintPlan, is_blocked
+from scoring.scales import fmt1
+from scoring.score import ScoreResult
+
+SNAPSHOT_ITEMS = 60  # the top of the ranking whose scores are compared (what a PM reads on the page)
+FIRST_GROOMING = "First grooming: nothing to compare."
+INPUTS = ("Reach", "Impact", "Confidence", "Effort")
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one sprint page records: per ranked item its RICE, boosted score and inputs; who was blocked, who was
+    a zombie, which themes existed."""
+
+    sprint: int
+    start: date
+    scores: Mapping[str, tuple[float | None, float | None, tuple[str, ...]]] = field(default_factory=dict)
+    blocked: frozenset[str] = frozenset()
+    zombies: frozenset[str] = frozenset()
+    themes: frozenset[str] = frozenset()
+
+
+def _inputs(c: Candidate) -> tuple[str, ...]:
+    return tuple((v or "").strip() for v in (c.reach, c.impact, c.confidence, c.effort))
+
+
+def take_snapshot(
+    plan: SprintPlan,
+    candidates: Sequence[Candidate],
+    scores: Mapping[str, ScoreResult],
+    themes: Sequence[str] = (),
+) -> Snapshot:
+    by_id = {c.page_id: c for c in candidates}
+    ranked = sorted((r for r in scores.values() if r.rank is not None), key=lambda r: r.rank or 0)[:SNAPSHOT_ITEMS]
+    return Snapshot(
+        sprint=plan.sprint,
+        start=plan.start,
+        scores={r.page_id: (r.rice, r.boosted, _inputs(by_id[r.page_id])) for r in ranked if r.page_id in by_id},
+        blocked=frozenset(c.page_id for c in candidates if is_blocked(c) and scores.get(c.page_id) is not None),
+        zombies=frozenset(z.candidate.page_id for z in plan.zombies),
+        themes=frozenset(themes),
+    )
+
+
+def rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 2)
+
+
+def _why(
+    before: tuple[float | None, float | None, tuple[str, ...]], now: tuple[float | None, float | None, tuple[str, ...]]
+) -> str:
+    moved = [f"{name} {a or '—'} → {b or '—'}" for name, a, b in zip(INPUTS, before[2], now[2], strict=False) if a != b]
+    if moved:
+        return ", ".join(moved)
+    return "boost changed (OKR, override or signals)" if rounded(before[0]) == rounded(now[0]) else "merged evidence"
+
+
+def _score_lines(before: Snapshot, now: Snapshot, names: Mapping[str, str]) -> list[str]:
+    lines = []
+    for page_id, score in now.scores.items():
+        old = before.scores.get(page_id)
+        if old is None or rounded(old[1]) == rounded(score[1]):
+            continue
+        was, is_ = old[1], score[1]
+        shown = f"{fmt1(was) if was is not None else '—'} → {fmt1(is_) if is_ is not None else '—'}"
+        lines.append(f"Score moved: {names.get(page_id, page_id)} {shown} ({_why(old, score)}).")
+    return lines
+
+
+def compare(before: Snapshot | None, now: Snapshot, candidates: Sequence[Candidate]) -> list[str]:
+    """What changed since the previous page, one line each; the first grooming says there is nothing to compare."""
+    if before is None:
+        return [FIRST_GROOMING]
+    names = {c.page_id: c.name for c in candidates}
+    new = [
+        c.name
+        for c in candidates
+        if (c.added or c.first_seen or before.start) >= before.start
+        and c.page_id in now.scores
+        and c.page_id not in before.scores
+    ]
+    lines = [f"New item: {name}." for name in new]
+    lines += _score_lines(before, now, names)
+    lines += [f"Newly blocked: {names.get(i, i)}." for i in sorted(now.blocked - before.blocked)]
+    lines += [f"Unblocked: {names.get(i, i)}." for i in sorted(before.blocked - now.blocked)]
+    lines += [f"New theme: {name}." for name in sorted(now.themes - before.themes)]
+    lines += [f"Became a zombie: {names.get(i, i)}." for i in sorted(now.zombies - before.zombies)]
+    return lines or [f"Nothing changed since sprint {before.sprint}'s grooming."]
+
+
+__all__ = ["FIRST_GROOMING", "Snapshot", "compare", "rounded", "take_snapshot"]
