@@ -18,7 +18,7 @@ the pure `sprint_page.render_sprint_page`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import date
 from typing import Any, Literal, cast
@@ -179,10 +179,12 @@ def run_report(
     start: date,
     dry_run: bool = False,
     audience: str = "engineering",
+    given: Mapping[str, Row] | None = None,
 ) -> ReportResult:
-    """Read the backlog, plan the sprint (pure), write the page and the rows, and say what was done."""
+    """Read the backlog (or take `given`, rows `run` read already), plan the sprint (pure), write the page and
+    the rows, and say what was done."""
     calls_before = gateway.calls.total
-    rows = {row.page_id: row for row in gateway.iter_rows()}
+    rows = dict(given) if given is not None else gateway.read_rows().rows  # incremental: docs/cost.md
     plan, updates = _settled_plan(rows, policy, sprint, start)
     page = render_sprint_page(plan, policy, candidates=len(rows))
     wrote = _write_page(gateway, page, sprint, dry_run=dry_run)
