@@ -6,7 +6,8 @@ Order of work, and why:
    Notion is the system of record, so a fresh container resumes where the last one stopped) and the titles for
    Possible Duplicate suggestions (dedupe.py). The rows that read returned are healed first: copies of one Source
    Key merge into the oldest (heal.py). Whether a delivered item exists is never taken from the cache: each
-   source's delivered keys are looked up in Notion, 100 per query, before it is written.
+   source's delivered keys are looked up in Notion, 100 per query, before it is written (unless this run made a
+   full read: then that read is Notion's answer).
 2. Read the sources concurrently (daemon threads: the work is waiting on HTTP, and a hung source must not keep the
    process alive). A source that fails, or outlives BACKLOG_SOURCE_DEADLINE_S, is reported and the others go on.
 3. Write each source as soon as its read ended, whichever ends first, in cursor order (oldest `updated_at` first):
@@ -32,6 +33,7 @@ from connectors.zendesk import ZendeskConnector
 from scoring.policy import Policy
 from service.logging import get_logger
 from service.notion import NotionGateway, Row, RowWrite, UpsertResult
+from service.notion.rows import oldest
 from service.pipelines.dedupe import DuplicateFinder, with_possible_duplicate
 from service.pipelines.heal import HealReport, heal
 from service.pipelines.mapping import signal_to_write
@@ -175,6 +177,7 @@ class _Writer:
     emit: Emit
     now: datetime  # the run's start: rows dated after it are flagged
     looked_up: set[str] = field(default_factory=set)  # keys already asked of Notion this run
+    complete: bool = False  # `existing` is a full read of Notion made this run: no lookup needed
 
 
 def _ignore(_kind: str, _data: dict[str, Any]) -> None:
@@ -212,7 +215,10 @@ def run_sync(
     rows, healing = heal(gateway, rows, dry_run=dry_run, keys=moved)
     _attach_notices(reports, notices, healing)
     dupes = DuplicateFinder(rows, settings.backlog_dedupe_threshold)
-    writer = _Writer(gateway, policy, settings.backlog_scrub_pii, {}, dupes, dry_run, on_event or _ignore, now)
+    complete = read is not None and read.full  # every row, read from Notion just now: that is Notion's answer
+    existing = index_by_key(rows) if complete else {}
+    writer = _Writer(gateway, policy, settings.backlog_scrub_pii, existing, dupes, dry_run, on_event or _ignore, now)
+    writer.complete = complete
     log.info("sync.start", rows=len(rows), sources=[n for n, _ in configured], dry_run=dry_run)
     runnable = _read_windows(configured, cursors, since, reports)
     _read_and_write(runnable, reports, writer, deadline_s=settings.backlog_source_deadline_s)
@@ -234,6 +240,15 @@ def run_sync(
         exit_code=result.exit_code,
     )
     return result
+
+
+def index_by_key(rows: Sequence[Row]) -> dict[str, Row]:
+    """Source Key -> its row; where a key still has several (healing failed, or a dry run), the oldest."""
+    copies: dict[str, list[Row]] = {}
+    for row in rows:
+        if row.source_key:
+            copies.setdefault(row.source_key, []).append(row)
+    return {key: oldest(group) for key, group in copies.items()}
 
 
 def _attach_notices(reports: dict[str, SourceReport], notices: dict[str, list[str]], healing: HealReport) -> None:
@@ -370,7 +385,9 @@ def _write_source(report: SourceReport, signals: list[Signal], writer: _Writer) 
 
 def _look_up(writer: _Writer, keys: Sequence[str]) -> None:
     """Ask Notion which of `keys` exist (100 per query), once per key and run: the one thing that decides
-    create or update. The row cache is never asked."""
+    create or update. The row cache is never asked; a full read made this run is Notion's answer already."""
+    if writer.complete:
+        return
     todo = [key for key in dict.fromkeys(keys) if key not in writer.looked_up]
     writer.looked_up.update(todo)
     writer.existing.update(writer.gateway.find_by_source_keys(todo))
