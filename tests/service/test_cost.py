@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from service.notion import NotionGateway
+from service.pipelines.cycle import run_cycle
 from service.pipelines.report import run_report
 from service.pipelines.score import run_score
 from service.pipelines.sync import SyncReport, run_sync
@@ -203,3 +204,35 @@ def test_deleting_the_cache_costs_one_full_read_and_changes_no_result(worlds: di
         assert world.workspace() == before
         written, score_calls = world.score()
         assert (written, score_calls) == (0, {"data_sources.query": 1})
+
+
+def test_run_reads_once_for_sync_and_score(worlds: dict[int, World], tmp_path: Path) -> None:
+    counts = []
+    for world in _both(worlds, tmp_path):
+        world.write_export(world.size, changed=1)  # one ticket edited: one update, which score then rescores
+        with world.gateway() as gateway:
+            result = run_cycle(world.settings, gateway, POLICY)
+            counts.append(gateway.calls.by_endpoint())
+        assert result.exit_code == 0
+    # sync: the incremental read + one lookup + the update; score: no read of its own, at most the rescore write
+    assert counts[0] == counts[1]
+    assert counts[0]["data_sources.query"] == 2
+    assert counts[0]["pages.update"] in (1, 2)
+
+
+def test_existence_is_decided_in_notion_not_by_the_cache(worlds: dict[int, World], tmp_path: Path) -> None:
+    world = _copy(worlds[300], tmp_path)
+    newest = f"zendesk:{100000 + world.size - 1}"
+    elsewhere = sandbox_settings(tmp_path / "other", demo_exports=False)  # another host: its own cache dir
+    sandbox = Sandbox(world.sandbox_path, token="sandbox", wall_clock=world.clock)
+    with NotionGateway.from_settings(
+        elsewhere.model_copy(update={"backlog_sandbox_path": world.sandbox_path}),
+        transport=SandboxTransport(sandbox),
+        sleep=no_sleep,
+    ) as gateway:
+        gateway.trash_row(gateway.find_by_source_keys([newest])[newest].page_id)  # this host's cache still has it
+
+    report, _ = world.sync()
+
+    assert report.totals()["created"] == 1  # the lookup found no row: made again, not "unchanged" from the cache
+    assert newest in world.workspace()
