@@ -47,15 +47,9 @@ RECHECK_WAITS_S = (0.5, 1.0, 2.0, 4.0)
 
 
 @dataclass(frozen=True)
-class Row:
-    """One decoded page of the candidates data source."""
-
-    page_id: str
-    url: str
-    created_time: datetime
-    last_edited_time: datetime
-    last_edited_by: str | None
-    values: dict[str, Any]
+class Row(CachedRow):
+    """One decoded page of the candidates data source (page_id, url, created_time, last_edited_time,
+    last_edited_by, values: the fields the row cache stores)."""
 
     def get(self, name: str, default: Any = None) -> Any:
         value = self.values.get(name)
