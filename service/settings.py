@@ -124,7 +124,12 @@ class Settings(BaseSettings):
     )
     backlog_cache_dir: Path = Field(
         default=Path(".backlog/cache"),
-        description="Local cache (GitHub ETags). Losing it costs calls, never data.",
+        description="Local cache (GitHub ETags, Notion rows, database id, schema). Losing it costs calls, never data.",
+    )
+    backlog_full_read_hours: float = Field(
+        default=24.0,
+        gt=0,
+        description="Hours between full reads of the candidates; runs in between read only the rows edited since.",
     )
     backlog_lock_path: Path = Field(
         default=Path(".backlog/run.lock"),

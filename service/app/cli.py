@@ -53,6 +53,9 @@ app = typer.Typer(
 )
 
 DryRun = Annotated[bool, typer.Option("--dry-run", help="Show what would change; write nothing.")]
+FullRead = Annotated[
+    bool, typer.Option("--full", help="Read every row from Notion, not just those edited since the last run.")
+]
 
 
 # ---------------------------------------------------------------------------------------------------- parsing
@@ -120,6 +123,7 @@ def sync(
         str | None, typer.Option(help="Read items updated since this date (overrides the cursor from Notion).")
     ] = None,
     dry_run: DryRun = False,
+    full: FullRead = False,
 ) -> None:
     """Gather feedback from every configured source into backlog-candidates (seed step 1).
 
@@ -135,7 +139,14 @@ def sync(
         gateway.database()
         with SyncProgress(err) as shown:
             report = run_sync(
-                settings, gateway, policy, sources=source, since=window_start, dry_run=dry_run, on_event=shown
+                settings,
+                gateway,
+                policy,
+                sources=source,
+                since=window_start,
+                dry_run=dry_run,
+                on_event=shown,
+                full=full,
             )
         render_sync(report)
     raise typer.Exit(report.exit_code)
@@ -145,6 +156,7 @@ def sync(
 def score(
     page: Annotated[str | None, typer.Option("--page", help="Re-read this page first (it changed).")] = None,
     dry_run: DryRun = False,
+    full: FullRead = False,
 ) -> None:
     """Write RICE, Priority and Score Note to every candidate (seed steps 2–3); only rows whose values changed.
 
@@ -154,7 +166,7 @@ def score(
     with command("score", exclusive=not dry_run) as (settings, gateway):
         policy = policy_for(settings)
         gateway.database()
-        report = run_score(gateway, policy, page_id=page, dry_run=dry_run)
+        report = run_score(gateway, policy, page_id=page, dry_run=dry_run, full=full)
         render_score(report, dry_run=dry_run)
     raise typer.Exit(report.exit_code)
 
@@ -193,6 +205,7 @@ def run(
     with_report: Annotated[bool, typer.Option("--report", help="Also write the sprint report.")] = False,
     sprint: Annotated[int | None, typer.Option("--sprint", min=1, help="Sprint number for --report.")] = None,
     start: Annotated[str | None, typer.Option(help="Sprint start for --report (default next Monday).")] = None,
+    full: FullRead = False,
 ) -> None:
     """The cron job: sync, then score (then the report with --report --sprint N). One run at a time per host.
 
@@ -203,7 +216,7 @@ def run(
         raise typer.BadParameter("--report needs --sprint N")
     target = SprintTarget(sprint, parse_start(start)) if with_report and sprint is not None else None
     with command("run", exclusive=True) as (settings, gateway), CycleView(sprint=sprint) as view:
-        result = run_cycle(settings, gateway, policy_for(settings), sprint=target, observer=view)
+        result = run_cycle(settings, gateway, policy_for(settings), sprint=target, observer=view, full=full)
     raise typer.Exit(result.exit_code)
 
 

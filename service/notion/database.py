@@ -1,7 +1,9 @@
 """The candidates database: find it, create it, or adopt an existing one (add what is missing, report the rest).
 
 `diff_schema` is the pure comparison with `SCHEMA`; `Database` makes the calls and caches what it learned
-(the database's ids, the live property types and ids) for the gateway's life.
+(the database's ids, the live property types and ids) for the gateway's life, and in BACKLOG_CACHE_DIR for the next
+command (no search and no schema read per command); a cached id or schema that Notion refuses is dropped and
+found again (`invalidate`).
 
 Status stays a select when `init` creates the database: the API can create a status property but not its
 groups. makenotion/notion-sdk-js `src/api-endpoints/common.ts` types a status property's request config with
@@ -12,9 +14,12 @@ Complete (docs/notion-versions.md). An adopted database whose Status is a real s
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import json
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from notion_client import Client
@@ -171,6 +176,51 @@ class Database:
         self._schema: dict[str, JSON] | None = None
         self.api_version = version(settings.notion_api_version)
         self.type_problems: dict[str, SchemaProblem] = {}
+        self.from_disk = False  # the id or schema came from the cache file: a refusal means re-find, not fail
+
+    # --- the cache file (BACKLOG_CACHE_DIR/database.json): disposable, keyed by where and what to find
+
+    def _cache_key(self) -> str:
+        s = self.settings
+        where = "sandbox" if s.uses_sandbox else s.notion_api_url  # a sandbox file copied elsewhere is the same one
+        return json.dumps([where, s.notion_database_id, s.notion_database_title, s.notion_api_version])
+
+    def _cache_file(self) -> Path:
+        return self.settings.backlog_cache_dir / "database.json"
+
+    def _load_cached(self) -> None:
+        try:
+            saved = json.loads(self._cache_file().read_text(encoding="utf-8"))
+            if not isinstance(saved, dict) or saved.get("key") != self._cache_key():
+                return
+            ref = DatabaseRef(**saved["ref"])
+            schema = saved.get("schema")
+        except (OSError, ValueError, TypeError, KeyError):
+            return  # no cache, or an unreadable one: found live
+        self._ref, self.from_disk = ref, True
+        if isinstance(schema, dict) and self._schema is None:
+            self._remember_schema(schema, ref.data_source_id, save=False)
+
+    def _save_cached(self) -> None:
+        if self._ref is None or not self._ref.data_source_id:
+            return
+        saved = {"key": self._cache_key(), "ref": dataclasses.asdict(self._ref), "schema": self._schema}
+        try:
+            path = self._cache_file()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = path.with_suffix(f".{id(self)}.tmp")
+            tmp.write_text(json.dumps(saved), encoding="utf-8")
+            tmp.replace(path)  # atomic: a second process reads the old file or the new one, never half
+        except OSError as exc:
+            log.warning("cache.write_failed", path=str(self._cache_file()), error=str(exc))
+
+    def invalidate(self) -> None:
+        """Forget the cached id and schema (Notion refused them): the next call finds them live."""
+        log.info("notion.database_cache_dropped", path=str(self._cache_file()))
+        self._ref = self._types = self._schema = None
+        self.type_problems = {}
+        self.from_disk = False
+        self._cache_file().unlink(missing_ok=True)
 
     # --- workspace
 
@@ -231,6 +281,8 @@ class Database:
     def ref(self) -> DatabaseRef:
         """The candidates database (found, never created here); cached for the gateway's life."""
         if self._ref is None:
+            self._load_cached()
+        if self._ref is None:
             ref = self.find()
             if ref is None:
                 raise NotionNotFoundError(
@@ -238,14 +290,19 @@ class Database:
                     f"create it, or set NOTION_DATABASE_ID, or {SHARE_HINT}"
                 )
             self._ref = ref
+            self._save_cached()
         return self._ref
 
     # --- schema
 
-    def _remember_schema(self, properties: Mapping[str, Mapping[str, Any]], data_source_id: str) -> None:
+    def _remember_schema(
+        self, properties: Mapping[str, Mapping[str, Any]], data_source_id: str, *, save: bool = True
+    ) -> None:
         self._schema = {name: dict(prop) for name, prop in properties.items()}
         self._types = {name: str(prop.get("type")) for name, prop in properties.items()}
         self.type_problems = {p.property: p for p in diff_schema(properties, data_source_id).problems}
+        if save:
+            self._save_cached()
 
     def _read_properties(self, ref: DatabaseRef) -> dict[str, JSON]:
         source = self.session.call(

@@ -16,6 +16,7 @@ from notion_client import Client
 
 from connectors.http import RateLimiter
 from service.logging import get_logger
+from service.notion.cache import UrlCache
 from service.notion.calls import CallCounter
 from service.notion.client import DEFAULT_SANDBOX_TOKEN, SANDBOX_BASE_URL, connect
 from service.notion.codecs import CodecError
@@ -49,6 +50,7 @@ from service.notion.rows import (
     QUERY_CAP_REASON,
     Row,
     Rows,
+    RowsRead,
     RowWrite,
     UpsertResult,
     _and_filter,
@@ -96,7 +98,15 @@ class NotionGateway:
         self._bot_user_id: str | None = settings.notion_bot_user_id
         self._database = Database(client, self.session, settings)
         self._pages = Pages(client, self.session)
-        self._rows = Rows(client, self.session, self._database, sleep=sleep)
+        self._urls = UrlCache(settings.backlog_cache_dir / "page-urls.json")
+        self._rows = Rows(
+            client,
+            self.session,
+            self._database,
+            sleep=sleep,
+            cache_dir=settings.backlog_cache_dir,
+            full_read_hours=settings.backlog_full_read_hours,
+        )
         self._themes: ThemeStore | None = None
 
     @classmethod
@@ -177,8 +187,17 @@ class NotionGateway:
         """Every row matching `filter`, 100 per call, past Notion's 10,000-row query cap."""
         return self._rows.iter_rows(filter=filter, sorts=sorts)
 
+    def read_rows(self, *, full: bool = False) -> RowsRead:
+        """Every live row, read incrementally through the row cache (a full read when there is none, when the
+        last one is older than BACKLOG_FULL_READ_HOURS, or on `full`); `changed` says what moved since."""
+        return self._rows.read(full=full)
+
+    def row_snapshot(self) -> dict[str, Row] | None:
+        """The rows of this gateway's last `read_rows` with its own writes applied, or None (read again)."""
+        return self._rows.snapshot()
+
     def find_by_source_keys(self, keys: Iterable[str]) -> dict[str, Row]:
-        """Rows by Source Key, up to 100 keys per query."""
+        """Rows by Source Key, up to 100 keys per query: what decides whether a key exists (never the cache)."""
         return self._rows.find_by_source_keys(keys)
 
     def get_row(self, page_id: str) -> Row:
@@ -230,11 +249,17 @@ class NotionGateway:
         self, parent_page_id: str, title: str, blocks: list[JSON], *, icon: str | None = None
     ) -> tuple[str, str]:
         """Create a sub-page with content (more than 100 blocks are appended in chunks); (id, url)."""
-        return self._pages.create_page(parent_page_id, title, blocks, icon=icon)
+        page_id, url = self._pages.create_page(parent_page_id, title, blocks, icon=icon)
+        self._urls.put(page_id, url)
+        return page_id, url
 
     def page_url(self, page_id: str) -> str:
-        """The link a person opens (Notion's, or the sandbox's HTML view)."""
-        return self._pages.page_url(page_id)
+        """The link a person opens (Notion's, or the sandbox's HTML view); cached, since it never changes."""
+        url = self._urls.get(page_id)
+        if url is None:
+            url = self._pages.page_url(page_id)
+            self._urls.put(page_id, url)
+        return url
 
     def replace_children(self, page_id: str, blocks: list[JSON]) -> bool:
         """Make the page's content `blocks` (a report page regenerated in place), compared over the whole page:
@@ -269,6 +294,7 @@ __all__ += [
     "QUERY_CAP_REASON",
     "Row",
     "RowWrite",
+    "RowsRead",
     "UpsertResult",
     "_QueryStatus",
     "_and_filter",

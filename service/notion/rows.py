@@ -10,21 +10,30 @@ import json
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from datetime import time as dtime
-from typing import Any
+from pathlib import Path
+from typing import Any, TypeVar
 
 from notion_client import Client
 
 from service.logging import get_logger, redact_text
+from service.notion.cache import CachedRow, RowCache, cache_path
 from service.notion.codecs import CodecError, decode_properties, encode_properties, encode_property, parse_iso
 from service.notion.database import Database
-from service.notion.errors import NotionAuthError, NotionError, NotionUnavailableError
+from service.notion.errors import (
+    NotionAuthError,
+    NotionError,
+    NotionNotFoundError,
+    NotionUnavailableError,
+    NotionValidationError,
+)
 from service.notion.pages import read_page
 from service.notion.schema import BY_NAME, SCHEMA
 from service.notion.session import JSON, PAGE_SIZE, NotionSession, chunks
 
 log = get_logger(__name__)
+T = TypeVar("T")
 
 MAX_OR_CONDITIONS = 100  # Source Key conditions per `or` filter
 QUERY_CAP_REASON = "query_result_limit_reached"
@@ -38,15 +47,9 @@ RECHECK_WAITS_S = (0.5, 1.0, 2.0, 4.0)
 
 
 @dataclass(frozen=True)
-class Row:
-    """One decoded page of the candidates data source."""
-
-    page_id: str
-    url: str
-    created_time: datetime
-    last_edited_time: datetime
-    last_edited_by: str | None
-    values: dict[str, Any]
+class Row(CachedRow):
+    """One decoded page of the candidates data source (page_id, url, created_time, last_edited_time,
+    last_edited_by, values: the fields the row cache stores)."""
 
     def get(self, name: str, default: Any = None) -> Any:
         value = self.values.get(name)
@@ -73,6 +76,16 @@ class UpsertResult:
     updated: list[tuple[str, str]] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)  # (source_key, message)
+
+
+@dataclass(frozen=True)
+class RowsRead:
+    """One refresh of the rows: every live row (the cache plus what changed), and what changed since the previous
+    watermark (every row on a full read). `changed` feeds healing; `rows` feeds cursors, titles and scoring."""
+
+    rows: dict[str, Row]
+    changed: list[Row]
+    full: bool
 
 
 @dataclass
@@ -129,12 +142,112 @@ class Rows:
         *,
         sleep: Callable[[float], None] = time.sleep,
         recheck_waits_s: Sequence[float] = RECHECK_WAITS_S,
+        cache_dir: Path | None = None,
+        full_read_hours: float = 24.0,
     ) -> None:
         self.client = client
         self.session = session
         self.database = database
         self.sleep = sleep
         self.recheck_waits_s = tuple(recheck_waits_s)
+        self.cache_dir = cache_dir
+        self.full_read_hours = full_read_hours
+        self._cache: RowCache | None = None
+        self._snapshot: dict[str, Row] | None = None  # the last read plus this process's own writes
+
+    # --- the incremental read
+
+    def fresh_database(self, work: Callable[[], T]) -> T:
+        """Run `work`; when Notion refuses a database id or schema that came from the cache file (a 404, or a
+        validation error after a PM renamed a property), drop the cache, find the database live, and run it again."""
+        try:
+            return work()
+        except (NotionNotFoundError, NotionValidationError) as exc:
+            if not self.database.from_disk:
+                raise
+            log.info("notion.database_refound", reason=redact_text(str(exc))[:200])
+            self.database.invalidate()
+            return work()
+
+    def read(self, *, full: bool = False) -> RowsRead:
+        return self.fresh_database(functools.partial(self._read, full=full))
+
+    def _read(self, *, full: bool = False) -> RowsRead:
+        """Every live row, read incrementally: the cache plus the rows edited on or after its watermark (the
+        boundary minute again: Notion's timestamps have minute precision). A full read when there is no usable
+        cache, when the last full read is older than BACKLOG_FULL_READ_HOURS, and on `full`."""
+        ref = self.database.ref()
+        self._cache = RowCache(cache_path(self.cache_dir, ref.data_source_id)) if self.cache_dir else None
+        state = None if full or self._cache is None else self._cache.load()
+        now = datetime.now(UTC)
+        if state is not None and (
+            state.watermark is None
+            or state.full_read_at is None
+            or now - state.full_read_at >= timedelta(hours=self.full_read_hours)
+        ):
+            state = None
+        if state is None:
+            rows = list(self.iter_rows())
+            result = RowsRead({r.page_id: r for r in rows}, rows, True)
+            self._store(result, rows, previous=None, full_read_at=now)
+        else:
+            assert state.watermark is not None
+            since = {"on_or_after": state.watermark.isoformat()}
+            delta = list(self.iter_rows(filter={"timestamp": "last_edited_time", "last_edited_time": since}))
+            cached = {page_id: Row(**vars(r)) for page_id, r in state.rows.items()}
+            changed = [r for r in delta if cached.get(r.page_id) != r]
+            result = RowsRead({**cached, **{r.page_id: r for r in delta}}, changed, False)
+            self._store(result, delta, previous=state.watermark, full_read_at=state.full_read_at)
+        log.info("notion.rows_read", full=result.full, rows=len(result.rows), changed=len(result.changed))
+        # One order whatever the cache held: oldest first, as a full read answers (deleting the cache changes
+        # no result, down to which of two equal titles a duplicate suggestion names).
+        ordered = dict(sorted(result.rows.items(), key=lambda item: (item[1].created_time, item[0])))
+        self._snapshot = dict(ordered)
+        return RowsRead(ordered, result.changed, result.full)
+
+    def _store(self, result: RowsRead, read: list[Row], *, previous: datetime | None, full_read_at: Any) -> None:
+        if self._cache is None:
+            return
+        newest = max((r.last_edited_time for r in read), default=previous)
+        self._cache.save(
+            (CachedRow(**vars(r)) for r in read), watermark=newest, full_read_at=full_read_at, replace=result.full
+        )
+
+    def snapshot(self) -> dict[str, Row] | None:
+        """The rows of the last `read` with this process's writes applied (None before a read): what `run`
+        hands from sync to score instead of reading again."""
+        return None if self._snapshot is None else dict(self._snapshot)
+
+    def _remember(self, page: Mapping[str, Any]) -> None:
+        """Apply a write's answer to the snapshot; a page in the trash leaves it (and the cache file)."""
+        if self._snapshot is None or not page.get("id"):
+            return
+        page_id = str(page["id"])
+        if page.get("in_trash") or page.get("archived"):
+            self._forget(page_id)
+            return
+        properties = page.get("properties")
+        if not isinstance(properties, dict) or any(
+            p.get("type") == "relation" and p.get("has_more") for p in properties.values()
+        ):
+            self._snapshot = None  # a long relation is not in the answer: the next step reads again
+            return
+        before = self._snapshot.get(page_id)
+        values = {**(before.values if before else {}), **decode_properties(properties)}
+        self._snapshot[page_id] = Row(
+            page_id=page_id,
+            url=str(page.get("url", "")) or (before.url if before else ""),
+            created_time=_as_datetime(page.get("created_time")),
+            last_edited_time=_as_datetime(page.get("last_edited_time")),
+            last_edited_by=(page.get("last_edited_by") or {}).get("id"),
+            values=values,
+        )
+
+    def _forget(self, page_id: str) -> None:
+        if self._snapshot is not None:
+            self._snapshot.pop(page_id, None)
+        if self._cache is not None:
+            self._cache.save((), removed=[page_id])
 
     # --- reading
 
@@ -217,7 +330,11 @@ class Rows:
             window_start = last_created
 
     def find_by_source_keys(self, keys: Iterable[str]) -> dict[str, Row]:
-        """Rows by Source Key, up to 100 keys per query (`or` of equals)."""
+        """Rows by Source Key, up to 100 keys per query (`or` of equals): what decides whether a key exists."""
+        wanted = list(keys)
+        return self.fresh_database(functools.partial(self._find_by_source_keys, wanted))
+
+    def _find_by_source_keys(self, keys: Iterable[str]) -> dict[str, Row]:
         wanted = list(dict.fromkeys(k.strip() for k in keys if k and k.strip()))
         copies: dict[str, list[Row]] = {}
         if not wanted:
@@ -253,18 +370,24 @@ class Rows:
         return encode_properties(values, types)
 
     def _update_page(self, page_id: str, properties: Mapping[str, JSON], what: str) -> None:
-        self.session.call(
-            "pages.update",
-            functools.partial(self.client.pages.update, page_id, properties=dict(properties)),
-            write=True,
-            what=what,
-        )
+        try:
+            page = self.session.call(
+                "pages.update",
+                functools.partial(self.client.pages.update, page_id, properties=dict(properties)),
+                write=True,
+                what=what,
+            )
+        except NotionNotFoundError:
+            self._forget(page_id)  # gone from Notion (trashed by the PM): gone from the cache too
+            raise
+        self._remember(page)
 
     def update_properties(self, page_id: str, values: dict[str, Any], *, what: str = "") -> None:
         """Write plain values to a page (scorer/report). Nothing to write, no call."""
         if not values:
             return
-        self._update_page(page_id, self.encode(values), what or f"updating {', '.join(values)} of page {page_id}")
+        what = what or f"updating {', '.join(values)} of page {page_id}"
+        self.fresh_database(lambda: self._update_page(page_id, self.encode(values), what))
 
     def upsert(
         self, writes: Sequence[RowWrite], existing: Mapping[str, Row] | None, *, dry_run: bool, on_progress: OnProgress
@@ -279,7 +402,8 @@ class Rows:
         written: dict[str, tuple[str, str]] = {}  # rows this call wrote: key -> (page id, content hash)
         for done, write in enumerate(writes, start=1):
             try:
-                self._upsert_one(write, existing, written, result, dry_run=dry_run)
+                one = functools.partial(self._upsert_one, write, existing, written, result, dry_run=dry_run)
+                self.fresh_database(one)
             except (NotionAuthError, NotionUnavailableError):
                 raise  # not about this row: every other row would fail the same way
             except (CodecError, NotionError) as exc:
@@ -355,6 +479,7 @@ class Rows:
             recover=already_created,
         )
         self.session.calls.count_blocks(1)  # every row is a page, i.e. a block (the free plan's cap counts them)
+        self._remember(page)
         return str(page["id"])
 
     def _landed(self, key: str) -> JSON | None:
@@ -378,6 +503,17 @@ class Rows:
             write=True,
             what=what or f"moving page {page_id} to the trash",
         )
+        self._forget(page_id)
 
 
-__all__ = ["DRY_RUN_PAGE_ID", "GATEWAY_OWNED", "Row", "RowWrite", "Rows", "UpsertResult", "content_hash", "oldest"]
+__all__ = [
+    "DRY_RUN_PAGE_ID",
+    "GATEWAY_OWNED",
+    "Row",
+    "RowWrite",
+    "Rows",
+    "RowsRead",
+    "UpsertResult",
+    "content_hash",
+    "oldest",
+]

@@ -109,19 +109,24 @@ def run_step(
     return step
 
 
-def sync_step(settings: Settings, gateway: NotionGateway, policy: Policy, observer: StepObserver) -> Work:
+def sync_step(
+    settings: Settings, gateway: NotionGateway, policy: Policy, observer: StepObserver, *, full: bool = False
+) -> Work:
     def work() -> tuple[object, int]:
         gateway.database()  # a missing database is named before any source is read
-        report = run_sync(settings, gateway, policy, on_event=observer.sync_event)
+        report = run_sync(settings, gateway, policy, on_event=observer.sync_event, full=full)
         return report, report.exit_code
 
     return work
 
 
-def score_step(gateway: NotionGateway, policy: Policy) -> Work:
+def score_step(gateway: NotionGateway, policy: Policy, *, full: bool = False, handed: bool = False) -> Work:
+    """`handed`: take the rows the previous step read (and its writes), not a second read (`run` reads once)."""
+
     def work() -> tuple[object, int]:
         gateway.database()
-        report = run_score(gateway, policy)
+        rows = gateway.row_snapshot() if handed else None
+        report = run_score(gateway, policy, rows=rows, full=full and rows is None)
         return report, report.exit_code
 
     return work
@@ -132,10 +137,11 @@ def report_exit_code(result: ReportResult) -> int:
     return EXIT_FAILED if result.failed else EXIT_OK
 
 
-def report_step(gateway: NotionGateway, policy: Policy, sprint: SprintTarget) -> Work:
+def report_step(gateway: NotionGateway, policy: Policy, sprint: SprintTarget, *, handed: bool = False) -> Work:
     def work() -> tuple[object, int]:
         gateway.database()
-        result = run_report(gateway, policy, sprint=sprint.number, start=sprint.start)
+        rows = gateway.row_snapshot() if handed else None
+        result = run_report(gateway, policy, sprint=sprint.number, start=sprint.start, given=rows)
         return result, report_exit_code(result)
 
     return work
@@ -148,15 +154,17 @@ def run_cycle(
     *,
     sprint: SprintTarget | None = None,
     observer: StepObserver | None = None,
+    full: bool = False,
 ) -> CycleReport:
-    """Sync -> score [-> report]; stops after a step that ends with a configuration error."""
+    """Sync -> score [-> report]; stops after a step that ends with a configuration error. The rows are read
+    once: score and report take sync's (with every write of the run applied), `full` makes that read a full one."""
     shown = observer or Silent()
     steps: list[tuple[str, Work]] = [
-        ("sync", sync_step(settings, gateway, policy, shown)),
-        ("score", score_step(gateway, policy)),
+        ("sync", sync_step(settings, gateway, policy, shown, full=full)),
+        ("score", score_step(gateway, policy, full=full, handed=True)),
     ]
     if sprint is not None:
-        steps.append(("report", report_step(gateway, policy, sprint)))
+        steps.append(("report", report_step(gateway, policy, sprint, handed=True)))
     done: list[StepResult] = []
     for name, work in steps:
         step = run_step(name, work, gateway, shown)

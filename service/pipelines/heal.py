@@ -8,14 +8,15 @@ choice the gateway's upsert makes). A merge is three idempotent steps, so a kill
 2. relations (Merged Into, Possible Duplicate) pointing at a newer copy are moved to the oldest;
 3. the newer copies go to Notion's trash (recoverable there).
 
-`find_groups` takes any rows: today sync hands it every row; an incremental read (rows created or edited since
-the previous sync) can feed it only those plus the rows that share their keys.
+Sync hands it every row it knows (the row cache plus the incremental read) and the keys of the rows that read
+returned (created or edited since the previous watermark): only those keys are healed, so a quiet hour heals
+nothing and costs nothing, and a full read (every row changed) heals everything.
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -53,11 +54,11 @@ class HealReport:
         return self.merged + self.failed
 
 
-def find_groups(rows: Iterable[Row]) -> list[Group]:
-    """Every Source Key held by more than one row, with its canonical (oldest) copy."""
+def find_groups(rows: Iterable[Row], keys: Collection[str] | None = None) -> list[Group]:
+    """Every Source Key held by more than one row (of `keys` only, when given), with its canonical (oldest) copy."""
     by_key: dict[str, list[Row]] = {}
     for row in rows:
-        if row.source_key:
+        if row.source_key and (keys is None or row.source_key in keys):
             by_key.setdefault(row.source_key, []).append(row)
     groups = []
     for key, copies in by_key.items():
@@ -105,10 +106,13 @@ def moved_relations(rows: Iterable[Row], groups: Sequence[Group]) -> dict[str, d
     return changes
 
 
-def heal(gateway: NotionGateway, rows: Sequence[Row], *, dry_run: bool = False) -> tuple[list[Row], HealReport]:
-    """Merge every duplicated Source Key in `rows`; returns the rows that stay (kept rows show their new values)."""
+def heal(
+    gateway: NotionGateway, rows: Sequence[Row], *, dry_run: bool = False, keys: Collection[str] | None = None
+) -> tuple[list[Row], HealReport]:
+    """Merge every duplicated Source Key in `rows` (of `keys` only, when given: the keys an incremental read saw
+    move); returns the rows that stay (kept rows show their new values)."""
     report = HealReport()
-    groups = find_groups(rows)
+    groups = find_groups(rows, keys)
     if not groups:
         return list(rows), report
     carried = {g.kept.page_id: carried_values(g) for g in groups}

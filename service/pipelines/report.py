@@ -18,7 +18,7 @@ the pure `sprint_page.render_sprint_page`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -300,10 +300,12 @@ def run_report(
     start: date,
     dry_run: bool = False,
     audience: str = "engineering",
+    given: Mapping[str, Row] | None = None,
 ) -> ReportResult:
-    """Read the backlog, plan the sprint (pure), write the page and the rows, and say what was done."""
+    """Read the backlog (or take `given`, rows `run` read already), plan the sprint (pure), write the page and
+    the rows, and say what was done."""
     calls_before = gateway.calls.total
-    rows = {row.page_id: row for row in gateway.iter_rows()}
+    rows = dict(given) if given is not None else gateway.read_rows().rows  # incremental: docs/cost.md
     planned, updates = settled_plan(rows, policy, sprint, start)
     plan = planned.plan
     page_id = _find_sprint_page(gateway, gateway.parent_page_id(), sprint)

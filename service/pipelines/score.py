@@ -1,4 +1,5 @@
-"""`backlog score`: read every candidate (100 a call), score each row (pure), write only the rows that changed.
+"""`backlog score`: read the candidates (incrementally: the row cache plus what was edited since, docs/cost.md),
+score each row (pure), write only the rows that changed.
 
 What is written is RICE, Priority and Score Note, and only where they differ from what Notion already says, so a
 second run with no edits makes zero writes. Each of them depends on its row and the rows merged into it alone
@@ -10,7 +11,7 @@ ranking; an adopted database's Rank property is left as it is), see docs/priorit
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -78,12 +79,16 @@ def run_score(
     page_id: str | None = None,
     dry_run: bool = False,
     on_progress: Callable[[int, int], None] | None = None,
+    rows: Mapping[str, Row] | None = None,
+    full: bool = False,
 ) -> ScoreReport:
-    """Score the backlog. `page_id` re-reads that page first (a webhook's page may be newer than the query)."""
+    """Score the backlog. `page_id` re-reads that page first (a webhook's page may be newer than the query);
+    `rows` are rows read already this process (`run` hands sync's over), else they are read incrementally
+    (every row on `full`)."""
     started = time.monotonic()
     calls_before, writes_before = gateway.calls.total, gateway.calls.writes
     report = ScoreReport()
-    rows = _read_rows(gateway, page_id)
+    rows = _read_rows(gateway, page_id, rows, full=full)
     report.read = len(rows)
     todo = _without_missing(gateway, _changes(rows, report, policy), report)
     _write_changes(gateway, todo, report, dry_run=dry_run, on_progress=on_progress)
@@ -105,8 +110,10 @@ def run_score(
     return report
 
 
-def _read_rows(gateway: NotionGateway, page_id: str | None) -> dict[str, Row]:
-    rows = {row.page_id: row for row in gateway.iter_rows()}
+def _read_rows(
+    gateway: NotionGateway, page_id: str | None, given: Mapping[str, Row] | None, *, full: bool
+) -> dict[str, Row]:
+    rows = dict(given) if given is not None else gateway.read_rows(full=full).rows
     if page_id is not None:
         fresh = gateway.get_row(page_id)
         rows[fresh.page_id] = fresh

@@ -1,10 +1,13 @@
 """`backlog sync`: every configured source -> Signals -> one upsert into `backlog-candidates`.
 
 Order of work, and why:
-1. Read the candidates once (100 rows a call). That one read gives the Source Key index (no per-row lookups),
-   the cursors (newest Last Seen per source that is not in the future, minus an overlap: Notion is the system of
-   record, so a fresh container resumes where the last one stopped) and the titles for Possible Duplicate
-   suggestions (dedupe.py). The same rows are healed first: copies of one Source Key merge into the oldest (heal.py).
+1. Read the candidates incrementally (the row cache plus the rows edited since its watermark, see
+   docs/cost.md). That gives the cursors (newest Last Seen per source that is not in the future, minus an overlap:
+   Notion is the system of record, so a fresh container resumes where the last one stopped) and the titles for
+   Possible Duplicate suggestions (dedupe.py). The rows that read returned are healed first: copies of one Source
+   Key merge into the oldest (heal.py). Whether a delivered item exists is never taken from the cache: each
+   source's delivered keys are looked up in Notion, 100 per query, before it is written (unless this run made a
+   full read: then that read is Notion's answer).
 2. Read the sources concurrently (daemon threads: the work is waiting on HTTP, and a hung source must not keep the
    process alive). A source that fails, or outlives BACKLOG_SOURCE_DEADLINE_S, is reported and the others go on.
 3. Write each source as soon as its read ended, whichever ends first, in cursor order (oldest `updated_at` first):
@@ -168,11 +171,13 @@ class _Writer:
     gateway: NotionGateway
     policy: Policy
     scrub: bool
-    existing: dict[str, Row]  # by Source Key; the gateway adds the rows it creates
+    existing: dict[str, Row]  # by Source Key: what Notion's lookups found (never the cache)
     dupes: DuplicateFinder
     dry_run: bool
     emit: Emit
     now: datetime  # the run's start: rows dated after it are flagged
+    looked_up: set[str] = field(default_factory=set)  # keys already asked of Notion this run
+    complete: bool = False  # `existing` is a full read of Notion made this run: no lookup needed
 
 
 def _ignore(_kind: str, _data: dict[str, Any]) -> None:
@@ -189,8 +194,10 @@ def run_sync(
     dry_run: bool = False,
     on_event: Emit | None = None,
     transports: dict[str, Any] | None = None,
+    full: bool = False,
 ) -> SyncReport:
-    """Run one sync. `on_event(kind, data)` feeds a progress display; `transports` lets tests fake sources."""
+    """Run one sync. `on_event(kind, data)` feeds a progress display; `transports` lets tests fake sources;
+    `full` reads every row instead of the rows edited since the cache's watermark."""
     started, now = time.monotonic(), datetime.now(UTC)
     calls_before, writes_before = gateway.calls.total, gateway.calls.writes
     names = [n.lower() for n in (sources or list(CONNECTORS))]
@@ -200,14 +207,18 @@ def run_sync(
         if isinstance(connector, ZendeskConnector):
             connector.known_organizations(policy.zendesk.organizations)
     # Nothing to read, nothing to look up: a sync with no configured source costs no Notion call.
-    rows = list(gateway.iter_rows()) if configured else []
+    read = gateway.read_rows(full=full) if configured else None
+    rows = list(read.rows.values()) if read else []
     notices: dict[str, list[str]] = {}
     cursors = cursors_from_rows(rows, timedelta(hours=settings.backlog_sync_overlap_hours), now=now, notices=notices)
-    rows, healing = heal(gateway, rows, dry_run=dry_run)
+    moved = {r.source_key for r in read.changed if r.source_key} if read else set()
+    rows, healing = heal(gateway, rows, dry_run=dry_run, keys=moved)
     _attach_notices(reports, notices, healing)
-    existing = index_by_key(rows)
     dupes = DuplicateFinder(rows, settings.backlog_dedupe_threshold)
+    complete = read is not None and read.full  # every row, read from Notion just now: that is Notion's answer
+    existing = index_by_key(rows) if complete else {}
     writer = _Writer(gateway, policy, settings.backlog_scrub_pii, existing, dupes, dry_run, on_event or _ignore, now)
+    writer.complete = complete
     log.info("sync.start", rows=len(rows), sources=[n for n, _ in configured], dry_run=dry_run)
     runnable = _read_windows(configured, cursors, since, reports)
     _read_and_write(runnable, reports, writer, deadline_s=settings.backlog_source_deadline_s)
@@ -355,6 +366,7 @@ def _write_source(report: SourceReport, signals: list[Signal], writer: _Writer) 
     calls_before = writer.gateway.calls.total
     report.fetched = len(signals)
     ordered = sorted(signals, key=lambda s: s.updated_at)
+    _look_up(writer, [s.source_key for s in ordered])
     new_total = sum(1 for s in ordered if s.source_key not in writer.existing)
     created = 0
     for signal in ordered:
@@ -369,6 +381,16 @@ def _write_source(report: SourceReport, signals: list[Signal], writer: _Writer) 
         created += 1
         writer.emit("progress", {"source": report.source, "done": created, "total": new_total})
     report.notion_calls = writer.gateway.calls.total - calls_before
+
+
+def _look_up(writer: _Writer, keys: Sequence[str]) -> None:
+    """Ask Notion which of `keys` exist (100 per query), once per key and run: the one thing that decides
+    create or update. The row cache is never asked; a full read made this run is Notion's answer already."""
+    if writer.complete:
+        return
+    todo = [key for key in dict.fromkeys(keys) if key not in writer.looked_up]
+    writer.looked_up.update(todo)
+    writer.existing.update(writer.gateway.find_by_source_keys(todo))
 
 
 def _flag_date(report: SourceReport, signal: Signal, now: datetime) -> None:
