@@ -4,11 +4,15 @@
    and wall time per run (the real ceiling in production is Notion's ~3 requests/s, so calls are the cost).
 2. Score a backlog of M candidates (pure scoring): wall time.
 3. The sandbox answering an `or` of 100 Source Key filters over the rows of (1).
+4. `bench/cost.py`: Notion calls per scenario against the floor at N = 1,000 and 10,000 (issue 12);
+   `BENCH_QUICK=1` runs it at N = 1,000 only.
 """
 
 from __future__ import annotations
 
+import os
 import random
+import subprocess
 import sys
 import tempfile
 import time
@@ -109,6 +113,8 @@ def main() -> None:
         bench_lookup(gateway)
         gateway.close()
     bench_scoring()
+    quick = ["--quick"] if os.environ.get("BENCH_QUICK") else []
+    subprocess.run([sys.executable, str(ROOT / "bench" / "cost.py"), *quick], check=False)  # noqa: S603 - ours
 
 
 if __name__ == "__main__":
