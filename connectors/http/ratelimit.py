@@ -36,8 +36,7 @@ class Bucket:
 
     def take(self, now: float, rate: float, burst: int) -> float:
         """Take one token at `now`; returns the seconds the caller must wait before sending."""
-        slow = now < self.slow_until
-        rate, cap = (rate / 2, max(1, burst // 2)) if slow else (rate, burst)
+        cap = max(1, burst // 2) if now < self.slow_until else burst
         self.tokens = min(cap, self.tokens + max(0.0, now - self.last) * rate)
         self.last = max(self.last, now)
         wait = 0.0 if self.tokens >= 1 else (1 - self.tokens) / rate
@@ -45,9 +44,9 @@ class Bucket:
         return wait
 
     def pause(self, now: float, seconds: float, rate: float, slow_for: float) -> None:
-        """Nobody may send for `seconds`; then run slowed down for `slow_for` seconds."""
-        slowed = slow_for > 0 or now < self.slow_until
-        self.tokens = min(self.tokens, 1 - seconds * (rate / 2 if slowed else rate))
+        """Nobody may send for `seconds`; then the burst is halved for `slow_for` seconds (the steady rate stays:
+        it is already under the budget, and a server's window resets)."""
+        self.tokens = min(self.tokens, 1 - seconds * rate)
         self.last = max(self.last, now)
         if slow_for > 0:
             self.slow_until = max(self.slow_until, now + seconds + slow_for)
@@ -82,7 +81,7 @@ class RateLimiter:
 
     def pause(self, seconds: float, *, slow_for: float = 0.0) -> None:
         """A server said "wait": empty the bucket so every thread waits, not only the one that was told;
-        `slow_for` > 0 also halves the rate and burst for that long once the pause is over."""
+        `slow_for` > 0 also halves the burst for that long once the pause is over."""
         with self._lock:
             self._bucket.pause(self._clock(), seconds, self.rate, slow_for)
 

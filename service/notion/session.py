@@ -37,7 +37,7 @@ JSON = dict[str, Any]
 PAGE_SIZE = 100  # Notion's maximum page_size
 MAX_WAIT_S = 300.0
 SANDBOX_RATE_LIMIT = 500.0  # requests/s against the in-process sandbox: effectively unlimited
-SLOW_FOR_S = 60.0  # after a 429 the shared bucket runs at half its rate and burst this long
+SLOW_FOR_S = 60.0  # after a 429 the shared bucket's burst is halved this long
 _shared_limiters: dict[tuple[float, int, str], RateLimiter] = {}
 _shared_lock = threading.Lock()
 
@@ -205,8 +205,8 @@ class NotionSession:
         return answer
 
     def _slow_down(self, failure: RetryableError, endpoint: str, what: str) -> None:
-        """A 429/529: say which limit hit, pause every process sharing the bucket for Retry-After, then run at
-        half rate and burst for a while (Notion's window resets, its workspace budget may not)."""
+        """A 429/529: say which limit hit, pause every process sharing the bucket for Retry-After, then halve the
+        burst for a while (the next window starts without a rush that would hit the limit again)."""
         wait_s = failure.wait_s or 0.0
         log.warning(
             "notion.rate_limited",

@@ -10,20 +10,18 @@ from pathlib import Path
 import pytest
 
 from connectors.http.ratelimit import Bucket, FileRateLimiter, RateLimiter
+from tests.connectors.fake_time import FakeTime
 
 
-class FakeClock:
-    """One clock every limiter of a test reads; `sleep` moves it (a caller that waits sends later)."""
+class FakeClock(FakeTime):
+    """The shared fake clock; `sends` records when each acquisition was allowed to go."""
 
     def __init__(self) -> None:
-        self.now = 1_000.0
+        super().__init__()
         self.sends: list[float] = []
 
     def __call__(self) -> float:
         return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def most_in_window(times: list[float], window: float) -> int:
@@ -55,25 +53,29 @@ def test_bucket_bursts_then_paces() -> None:
     assert waits[5] == pytest.approx(0.5)
 
 
-def test_two_limiters_on_one_file_share_one_budget(tmp_path: Path) -> None:
-    clock = FakeClock()
-    a, b = file_limiter(tmp_path / "bucket.json", clock), file_limiter(tmp_path / "bucket.json", clock)
-    for _ in range(30):
+def interleave(a: RateLimiter, b: RateLimiter, clock: FakeClock, rounds: int = 30) -> float:
+    """a, b, a, b ... as two processes would; returns the fake seconds it took."""
+    for _ in range(rounds):
         send(a, clock)
         send(b, clock)
+    return clock.now - 1_000.0
+
+
+def test_two_limiters_on_one_file_share_one_budget(tmp_path: Path) -> None:
+    clock = FakeClock()
+    took = interleave(
+        file_limiter(tmp_path / "bucket.json", clock), file_limiter(tmp_path / "bucket.json", clock), clock
+    )
     # 60 sends at 2/s with a burst of 4: at least 28 s; any 10 s window holds at most 4 + 2 * 10 (+1 boundary).
-    assert clock.now - 1_000.0 >= (60 - 4) / 2.0 - 1e-6
+    assert took >= (60 - 4) / 2.0 - 1e-6
     assert most_in_window(clock.sends, 10.0) <= 4 + 20 + 1
 
 
 def test_limiters_on_separate_files_do_not_share(tmp_path: Path) -> None:
     """The control for the test above: two buckets would together send twice the rate."""
     clock = FakeClock()
-    a, b = file_limiter(tmp_path / "a.json", clock), file_limiter(tmp_path / "b.json", clock)
-    for _ in range(30):
-        send(a, clock)
-        send(b, clock)
-    assert clock.now - 1_000.0 < (60 - 4) / 2.0 * 0.6
+    took = interleave(file_limiter(tmp_path / "a.json", clock), file_limiter(tmp_path / "b.json", clock), clock)
+    assert took < (60 - 4) / 2.0 * 0.6
 
 
 def test_pause_through_one_limiter_makes_the_other_wait(tmp_path: Path) -> None:
@@ -83,16 +85,16 @@ def test_pause_through_one_limiter_makes_the_other_wait(tmp_path: Path) -> None:
     assert b.acquire() == pytest.approx(5.0)
 
 
-def test_pause_with_slow_down_halves_rate_and_burst() -> None:
+def test_pause_with_slow_down_halves_the_burst_for_a_while() -> None:
     clock = FakeClock()
     limiter = RateLimiter(2.0, burst=4, clock=clock, sleep=clock.sleep)
     limiter.pause(1.0, slow_for=60.0)
-    assert limiter.acquire() == pytest.approx(1.0)  # the pause itself, not twice it
-    clock.now += 30.0  # idle: the halved burst (2) refills, not 4
+    assert limiter.acquire() == pytest.approx(1.0)  # the pause
+    clock.now += 30.0  # idle: only the halved burst (2) refills, not 4
     waits = [limiter.acquire() for _ in range(3)]
     assert waits[:2] == [0.0, 0.0]
-    assert waits[2] == pytest.approx(1.0)
-    clock.now += 100.0  # the slow-down is over: full burst and rate again
+    assert waits[2] == pytest.approx(0.5)  # the steady rate is unchanged
+    clock.now += 100.0  # the slow-down is over: the full burst again
     assert [limiter.acquire() for _ in range(4)] == [0.0] * 4
 
 
