@@ -5,10 +5,13 @@
 2. Score a backlog of M candidates (pure scoring): wall time.
 3. The sandbox answering an `or` of 100 Source Key filters over the rows of (1).
 4. Duplicates by meaning and themes on tests/fixtures/dedupe_eval.jsonl (bench/dedupe_eval.py).
+5. `bench/cost.py`: Notion calls per scenario against the floor at N = 1,000 and 10,000 (issue 12);
+   `BENCH_QUICK=1` runs it at N = 1,000 only.
 """
 
 from __future__ import annotations
 
+import os
 import random
 import subprocess
 import sys
@@ -113,6 +116,8 @@ def main() -> None:
     bench_scoring()
     print("--- duplicates by meaning (bench/dedupe_eval.py) ---", flush=True)
     subprocess.run([sys.executable, str(ROOT / "bench" / "dedupe_eval.py")], check=True)  # noqa: S603  (our own script)
+    quick = ["--quick"] if os.environ.get("BENCH_QUICK") else []
+    subprocess.run([sys.executable, str(ROOT / "bench" / "cost.py"), *quick], check=False)  # noqa: S603 - ours
 
 
 if __name__ == "__main__":

@@ -70,8 +70,17 @@ class Settings(BaseSettings):
     notion_database_title: str = Field(
         default="backlog-candidates", description="Title used to create or find the candidates database."
     )
-    notion_rate_limit: float = Field(
-        default=3.0, gt=0, description="Requests per second to Notion, shared by the whole process."
+    notion_requests_per_minute: int = Field(
+        default=180,
+        ge=1,
+        description="Notion's per-connection budget per 60 s window: 180 on Free/Plus, 600 on Business/Enterprise. "
+        "Shared by every backlog process on the host (a file-locked bucket in BACKLOG_CACHE_DIR).",
+    )
+    notion_rate_limit: float | None = Field(
+        default=None,
+        gt=0,
+        description="Older alias, in requests per second: when set, a steady rate with no burst instead of "
+        "NOTION_REQUESTS_PER_MINUTE's budget.",
     )
     notion_timeout_s: float = Field(default=30.0, gt=0, description="Timeout of one Notion request.")
     notion_max_retries: int = Field(

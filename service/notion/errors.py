@@ -6,6 +6,8 @@ with secrets redacted. `RetryableError` is internal: the session retries it and 
 
 from __future__ import annotations
 
+import json
+
 import httpx
 from notion_client.errors import HTTPResponseError, NotionClientErrorBase, RequestTimeoutError
 
@@ -14,6 +16,7 @@ from service.logging import redact_text
 
 RETRY_STATUSES = frozenset({409, 500, 502, 503, 504})  # 409 conflict_error: Notion says "try again"
 RATE_LIMIT_STATUSES = frozenset({429, 529})
+DEFAULT_RATE_LIMIT_WAIT_S = 1.0  # a 429/529 without Retry-After still pauses everyone this long
 BLOCK_LIMIT_DOC = "https://developers.notion.com/reference/workspace-block-limits"
 SHARE_HINT = "share the page/database with the integration in Notion (••• > Connections > add the integration)"
 
@@ -52,16 +55,56 @@ class NotionUnavailableError(NotionError):
 class RetryableError(Exception):
     """One attempt failed in a way worth retrying. `uncertain`: the write may have been applied."""
 
-    def __init__(self, reason: str, *, status: int | None, wait_s: float | None, uncertain: bool) -> None:
+    def __init__(
+        self,
+        reason: str,
+        *,
+        status: int | None,
+        wait_s: float | None,
+        uncertain: bool,
+        limit_reason: str | None = None,
+    ) -> None:
         super().__init__(reason)
         self.status = status
         self.wait_s = wait_s
         self.uncertain = uncertain
+        self.limit_reason = limit_reason
 
     @property
     def rate_limited(self) -> bool:
-        """Notion asked every caller to slow down (the shared limiter pauses for `wait_s`)."""
-        return self.status in RATE_LIMIT_STATUSES and bool(self.wait_s)
+        """Notion asked every caller to slow down (429, or 529 "service_overload", treated alike: the shared
+        limiter pauses for `wait_s`, or `DEFAULT_RATE_LIMIT_WAIT_S` when Notion gave no Retry-After)."""
+        return self.status in RATE_LIMIT_STATUSES
+
+    @property
+    def limit(self) -> str:
+        """Which of Notion's limits was hit: "connection", "workspace", "overload" (529) or "unknown"."""
+        return limit_kind(self.status, self.limit_reason)
+
+
+def rate_limit_reason(exc: HTTPResponseError) -> str | None:
+    """Notion's `additional_data.rate_limit_reason` on a 429 body (which limit was exceeded), or None."""
+    data = getattr(exc, "additional_data", None)
+    if not isinstance(data, dict):
+        body = getattr(exc, "body", None)
+        try:
+            parsed = json.loads(body) if isinstance(body, str | bytes) and body else None
+        except ValueError:
+            parsed = None
+        data = parsed.get("additional_data") if isinstance(parsed, dict) else None
+    reason = data.get("rate_limit_reason") if isinstance(data, dict) else None
+    return str(reason)[:80] if reason else None
+
+
+def limit_kind(status: int | None, reason: str | None) -> str:
+    """The limit a rate-limit answer names: the per-workspace budget (shared by every connection of the
+    workspace), the per-connection one (this integration's window budget), an overload (529), or unknown."""
+    text = (reason or "").lower()
+    if "workspace" in text:
+        return "workspace"
+    if any(word in text for word in ("connection", "integration", "public_api", "request_rate")):
+        return "connection"
+    return "overload" if status == 529 else "unknown"
 
 
 CALL_ERRORS = (NotionClientErrorBase, httpx.TransportError)  # what `classify` knows; anything else is a bug
@@ -79,7 +122,12 @@ def classify(exc: NotionClientErrorBase | httpx.TransportError, what: str, *, sa
         if status in RATE_LIMIT_STATUSES or status in RETRY_STATUSES:
             # A 429 was refused before any work; a 5xx (529 included) may have been applied.
             wait_s = retry_after_seconds(exc.headers)
-            return RetryableError(f"HTTP {status}", status=status, wait_s=wait_s, uncertain=status >= 500)
+            if status in RATE_LIMIT_STATUSES and not wait_s:
+                wait_s = DEFAULT_RATE_LIMIT_WAIT_S
+            reason = rate_limit_reason(exc) if status in RATE_LIMIT_STATUSES else None
+            return RetryableError(
+                f"HTTP {status}", status=status, wait_s=wait_s, uncertain=status >= 500, limit_reason=reason
+            )
         return error_from_response(exc, what, sandbox=sandbox)
     return NotionError(f"{what}: {exc}")  # e.g. an invalid path parameter: a bug or a bad id in a setting
 

@@ -13,14 +13,16 @@ touching the session.
 from __future__ import annotations
 
 import functools
+import hashlib
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
-from connectors.http import RateLimiter
 from connectors.http.decide import Decision, ResponseAction
+from connectors.http.ratelimit import FileRateLimiter, RateLimiter
 from connectors.http.retry import RetryExhaustedError
 from connectors.http.retry import RetryPolicy as ToolkitRetryPolicy
 from service.logging import get_logger
@@ -35,26 +37,54 @@ JSON = dict[str, Any]
 PAGE_SIZE = 100  # Notion's maximum page_size
 MAX_WAIT_S = 300.0
 SANDBOX_RATE_LIMIT = 500.0  # requests/s against the in-process sandbox: effectively unlimited
-_shared_limiters: dict[float, RateLimiter] = {}
+SLOW_FOR_S = 60.0  # after a 429 the shared bucket's burst is halved this long
+_shared_limiters: dict[tuple[float, int, str], RateLimiter] = {}
 _shared_lock = threading.Lock()
 
 
-def shared_rate_limiter(rate: float) -> RateLimiter:
-    """The process-wide limiter for `rate`: every gateway of the process draws from one bucket."""
+def shared_rate_limiter(rate: float, burst: int = 1, path: Path | None = None) -> RateLimiter:
+    """The process-wide limiter for (`rate`, `burst`, `path`): every gateway of the process draws from one
+    bucket; with a `path` that bucket is the host-wide file every process shares."""
+    key = (rate, burst, str(path or ""))
     with _shared_lock:
-        if rate not in _shared_limiters:
-            _shared_limiters[rate] = RateLimiter(rate)
-        return _shared_limiters[rate]
+        if key not in _shared_limiters:
+            limiter = RateLimiter(rate, burst) if path is None else FileRateLimiter(path, rate, burst)
+            _shared_limiters[key] = limiter
+        return _shared_limiters[key]
+
+
+def budget(settings: Settings) -> tuple[float, int]:
+    """(steady rate per second, burst) for Notion's per-connection window budget.
+
+    NOTION_REQUESTS_PER_MINUTE = B per 60 s window, spendable in a burst: a bucket of `B // 12` tokens refilled
+    at `(B - burst) / 60` per second never sends more than B in any 60 s, and still bursts a few seconds' worth.
+    NOTION_RATE_LIMIT (the older setting, requests per second) wins when set: that steady rate, no burst."""
+    if settings.notion_rate_limit is not None:
+        return settings.notion_rate_limit, 1
+    per_minute = settings.notion_requests_per_minute
+    burst = max(1, per_minute // 12)
+    return max(per_minute - burst, 1) / 60.0, burst
+
+
+def bucket_path(settings: Settings) -> Path:
+    """The host-wide bucket file of this connection: one per token (hashed, never the token itself)."""
+    token = settings.notion_token.get_secret_value() if settings.notion_token else "sandbox"
+    digest = hashlib.sha256(f"{settings.notion_api_url}\n{token}".encode()).hexdigest()[:16]
+    return settings.backlog_cache_dir / f"notion-ratelimit-{digest}.json"
 
 
 def limiter_for(settings: Settings, sleep: Callable[[float], None]) -> RateLimiter:
-    """The real clock shares one bucket per process; an injected sleep (tests) gets its own bucket.
-    The local sandbox has no rate limit of its own unless asked (`backlog sandbox --rate-limit`), so the
-    client-side limit applies to it only when NOTION_RATE_LIMIT is set explicitly."""
-    rate = settings.notion_rate_limit
-    if settings.uses_sandbox and "notion_rate_limit" not in settings.model_fields_set:
-        rate = SANDBOX_RATE_LIMIT
-    return shared_rate_limiter(rate) if sleep is time.sleep else RateLimiter(rate, sleep=sleep)
+    """The real clock shares one file-locked bucket per connection with every process on the host; an injected
+    sleep (tests) gets its own in-process bucket. The local sandbox has no rate limit of its own unless asked
+    (`backlog sandbox --rate-limit`), so the client-side limit applies to it only when NOTION_RATE_LIMIT or
+    NOTION_REQUESTS_PER_MINUTE is set explicitly."""
+    explicit = {"notion_rate_limit", "notion_requests_per_minute"} & settings.model_fields_set
+    if settings.uses_sandbox and not explicit:
+        return shared_rate_limiter(SANDBOX_RATE_LIMIT) if sleep is time.sleep else RateLimiter(SANDBOX_RATE_LIMIT)
+    rate, burst = budget(settings)
+    if sleep is not time.sleep:
+        return RateLimiter(rate, burst, sleep=sleep)
+    return shared_rate_limiter(rate, burst, bucket_path(settings))
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[Sequence[T]]:
@@ -168,11 +198,26 @@ class NotionSession:
         except CALL_ERRORS as exc:
             failure = classify(exc, what, sandbox=self.sandbox)
             if isinstance(failure, RetryableError):
-                if failure.rate_limited and failure.wait_s:
-                    self.limiter.pause(failure.wait_s)
+                if failure.rate_limited:
+                    self._slow_down(failure, endpoint, what)
                 raise failure from exc
             raise failure from None
         return answer
+
+    def _slow_down(self, failure: RetryableError, endpoint: str, what: str) -> None:
+        """A 429/529: say which limit hit, pause every process sharing the bucket for Retry-After, then halve the
+        burst for a while (the next window starts without a rush that would hit the limit again)."""
+        wait_s = failure.wait_s or 0.0
+        log.warning(
+            "notion.rate_limited",
+            endpoint=endpoint,
+            what=what,
+            status=failure.status,
+            limit=failure.limit,
+            rate_limit_reason=failure.limit_reason,
+            wait_s=round(wait_s, 3),
+        )
+        self.limiter.pause(wait_s, slow_for=SLOW_FOR_S)
 
     def pages(self, endpoint: str, method: Callable[..., Any], kwargs: JSON, *, what: str) -> Iterator[JSON]:
         """Every answer of a cursor-paginated endpoint (`start_cursor` added after the first); stops with an
@@ -202,6 +247,8 @@ __all__ = [
     "BackoffPolicy",
     "NotionSession",
     "RetryPolicy",
+    "bucket_path",
+    "budget",
     "chunks",
     "limiter_for",
     "shared_rate_limiter",

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import io
+import json
+import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TypeVar
 
+import httpx
 import pytest
 from pydantic import SecretStr
 
 from connectors.http import RateLimiter
-from service.notion.errors import RetryableError
+from connectors.http.ratelimit import FileRateLimiter
+from service.logging import configure_logging
+from service.notion.errors import DEFAULT_RATE_LIMIT_WAIT_S, RetryableError
 from service.notion.gateway import (
     NotionAuthError,
     NotionGateway,
@@ -18,8 +26,10 @@ from service.notion.gateway import (
     NotionUnavailableError,
     NotionValidationError,
 )
-from tests.fakes.faults import FaultyNotion, overloaded, rate_limited, refused, server_error, timeout
-from tests.service.notion.support import add_row, full_database, make_gateway, settings
+from service.notion.session import SANDBOX_RATE_LIMIT, SLOW_FOR_S, budget, limiter_for
+from service.settings import Settings
+from tests.fakes.faults import Fault, FaultyNotion, overloaded, rate_limited, refused, server_error, timeout
+from tests.service.notion.support import TOKEN, add_row, full_database, make_gateway, settings
 
 T = TypeVar("T")
 
@@ -44,7 +54,7 @@ def test_429_pauses_the_shared_limiter(notion: FaultyNotion, sleeps: list[float]
             acquired.append(1)
             return 0.0
 
-        def pause(self, seconds: float) -> None:
+        def pause(self, seconds: float, *, slow_for: float = 0.0) -> None:
             paused.append(seconds)
 
     gateway = NotionGateway.from_settings(
@@ -156,3 +166,124 @@ def test_the_waits_are_the_http_toolkits_retry_policy(
     gateway = make_gateway(notion, sleeps)
     assert gateway.bot_user_id() == notion.sandbox.bot_user_id
     assert sleeps == [41.0, 42.0]
+
+
+# --- Notion's two rate limits (issue 12) -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LimitedFault(Fault):
+    """A 429 (or 529) whose body names the limit hit, the way Notion's does (`additional_data`)."""
+
+    reason: str = "workspace_rate_limit"
+
+    def respond(self, request: httpx.Request) -> httpx.Response:
+        body = {
+            "object": "error",
+            "status": self.status,
+            "code": self.code,
+            "message": self.message,
+            "additional_data": {"rate_limit_reason": self.reason},
+        }
+        return httpx.Response(self.status, json=body, headers=dict(self.headers), request=request)
+
+
+def limited(status: int, reason: str, retry_after: str | None = "4") -> LimitedFault:
+    headers = (("Retry-After", retry_after),) if retry_after else ()
+    code = "rate_limited" if status == 429 else "service_overload"
+    return LimitedFault(status, code, "Slow down.", headers=headers, reason=reason)
+
+
+class PausedLimiter(RateLimiter):
+    """Records pauses instead of waiting."""
+
+    def __init__(self) -> None:
+        super().__init__(1000.0, burst=1000, sleep=lambda _s: None)
+        self.paused: list[tuple[float, float]] = []
+
+    def pause(self, seconds: float, *, slow_for: float = 0.0) -> None:
+        self.paused.append((seconds, slow_for))
+
+
+def rate_limit_logs(out: io.StringIO) -> list[dict[str, object]]:
+    lines = [json.loads(line) for line in out.getvalue().splitlines() if line.strip()]
+    return [line for line in lines if line.get("event") == "notion.rate_limited"]
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "limit"),
+    [
+        (429, "workspace_rate_limit", "workspace"),
+        (429, "connection_rate_limit", "connection"),
+        (429, "public_api_request_rate_limit", "connection"),
+        (529, "something_new", "overload"),
+    ],
+)
+def test_rate_limit_pauses_everyone_slows_down_and_logs_which_limit(
+    notion: FaultyNotion, sleeps: list[float], status: int, reason: str, limit: str
+) -> None:
+    notion.transport.fail("GET", "users/me", limited(status, reason))
+    limiter = PausedLimiter()
+    out = io.StringIO()
+    configure_logging(fmt="json", stream=out)
+    gateway = NotionGateway.from_settings(settings(), transport=notion.transport, sleep=sleeps.append, limiter=limiter)
+    assert gateway.bot_user_id() == notion.sandbox.bot_user_id
+    assert sleeps == [4.0]  # Retry-After honoured
+    assert limiter.paused == [(4.0, SLOW_FOR_S)]  # the shared bucket paused, then slowed down
+    logged = rate_limit_logs(out)
+    assert len(logged) == 1
+    assert logged[0]["limit"] == limit
+    assert logged[0]["rate_limit_reason"] == reason
+    assert logged[0]["status"] == status
+
+
+def test_529_without_retry_after_still_pauses_the_bucket(notion: FaultyNotion, sleeps: list[float]) -> None:
+    notion.transport.fail("GET", "users/me", limited(529, "", retry_after=None))
+    limiter = PausedLimiter()
+    gateway = NotionGateway.from_settings(settings(), transport=notion.transport, sleep=sleeps.append, limiter=limiter)
+    gateway.bot_user_id()
+    assert limiter.paused == [(DEFAULT_RATE_LIMIT_WAIT_S, SLOW_FOR_S)]
+    assert sleeps == [DEFAULT_RATE_LIMIT_WAIT_S]
+
+
+def test_a_429_through_one_gateway_pauses_another_process_bucket(notion: FaultyNotion, tmp_path: Path) -> None:
+    """Two gateways (as two processes would) on one bucket file: the 429 the first one gets pauses the other."""
+    clock = [1_000.0]
+    waited: list[float] = []
+
+    def bucket() -> FileRateLimiter:
+        return FileRateLimiter(tmp_path / "b.json", 3.0, 15, clock=lambda: clock[0], sleep=waited.append)
+
+    notion.transport.fail("GET", "users/me", limited(429, "connection_rate_limit", "6"))
+    first = NotionGateway.from_settings(settings(), transport=notion.transport, sleep=lambda _s: None, limiter=bucket())
+    other = bucket()
+    first.bot_user_id()
+    assert other.acquire() >= 6.0  # waits out Retry-After (and more: the bucket runs slowed down)
+
+
+def test_limiter_for_real_notion_shares_a_file_bucket_per_connection(tmp_path: Path) -> None:
+    real = settings(backlog_cache_dir=tmp_path)
+    limiter = limiter_for(real, time.sleep)
+    assert isinstance(limiter, FileRateLimiter)
+    assert limiter.path.parent == tmp_path
+    assert TOKEN not in limiter.path.name  # hashed, never the token
+    assert limiter_for(real, time.sleep) is limiter  # one bucket object per process too
+    other = limiter_for(settings(backlog_cache_dir=tmp_path, notion_token=SecretStr("ntn_OTHER")), time.sleep)
+    assert isinstance(other, FileRateLimiter)
+    assert other.path != limiter.path
+
+
+def test_budget_never_exceeds_the_window_and_the_alias_wins() -> None:
+    rate, burst = budget(settings())
+    assert burst == 15
+    assert burst + rate * 60 == pytest.approx(180)  # any 60 s window: at most the budget
+    rate, burst = budget(settings(notion_requests_per_minute=600))
+    assert burst + rate * 60 == pytest.approx(600)
+    assert budget(settings(notion_requests_per_minute=600, notion_rate_limit=2.0)) == (2.0, 1)
+
+
+def test_the_sandbox_stays_unlimited_unless_asked(tmp_path: Path) -> None:
+    sandbox = Settings(backlog_sandbox_path=tmp_path / "s.sqlite3", backlog_cache_dir=tmp_path)
+    assert limiter_for(sandbox, time.sleep).rate == SANDBOX_RATE_LIMIT
+    asked = Settings(backlog_sandbox_path=tmp_path / "s.sqlite3", backlog_cache_dir=tmp_path, notion_rate_limit=7)
+    assert limiter_for(asked, time.sleep).rate == 7.0
