@@ -14,6 +14,7 @@ from collections.abc import Iterator, Sequence
 
 from notion_client import Client
 
+from service.notion.calls import blocks_in
 from service.notion.codecs import decode_rich_text, encode_rich_text
 from service.notion.session import JSON, PAGE_SIZE, NotionSession, chunks
 
@@ -97,6 +98,7 @@ class Pages:
                 what=f"adding {len(chunk)} block(s) to {block_id}",
                 recover=functools.partial(self._landed, block_id, list(chunk), at),
             )
+            self.session.calls.count_blocks(blocks_in(chunk))  # the free plan's lifetime cap counts every block
             done += len(chunk)
 
     def _landed(self, block_id: str, chunk: list[JSON], at: int | None) -> JSON | None:
@@ -135,6 +137,8 @@ class Pages:
             recover=already_created,
         )
         page_id = str(page["id"])
+        if not any(recovered):
+            self.session.calls.count_blocks(1 + blocks_in(blocks[:MAX_BLOCKS_PER_REQUEST]))
         if any(recovered):  # an earlier attempt made the page: complete what it holds, never add it twice
             self.replace_children(page_id, blocks)
         else:

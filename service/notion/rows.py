@@ -23,6 +23,7 @@ from service.notion.codecs import CodecError, decode_properties, encode_properti
 from service.notion.database import Database
 from service.notion.errors import (
     NotionAuthError,
+    NotionBlockLimitError,
     NotionError,
     NotionNotFoundError,
     NotionUnavailableError,
@@ -404,8 +405,8 @@ class Rows:
             try:
                 one = functools.partial(self._upsert_one, write, existing, written, result, dry_run=dry_run)
                 self.fresh_database(one)
-            except (NotionAuthError, NotionUnavailableError):
-                raise  # not about this row: every other row would fail the same way
+            except (NotionAuthError, NotionUnavailableError, NotionBlockLimitError):
+                raise  # not about this row: every other create would fail the same way
             except (CodecError, NotionError) as exc:
                 message = redact_text(str(exc))
                 result.failed.append((write.source_key, message))

@@ -33,6 +33,7 @@ from connectors.zendesk import ZendeskConnector
 from scoring.policy import Policy
 from service.logging import get_logger
 from service.notion import NotionGateway, Row, RowWrite, UpsertResult
+from service.notion.errors import NotionBlockLimitError
 from service.notion.rows import oldest
 from service.pipelines.dedupe import DuplicateFinder, with_possible_duplicate
 from service.pipelines.heal import HealReport, heal
@@ -178,6 +179,7 @@ class _Writer:
     now: datetime  # the run's start: rows dated after it are flagged
     looked_up: set[str] = field(default_factory=set)  # keys already asked of Notion this run
     complete: bool = False  # `existing` is a full read of Notion made this run: no lookup needed
+    block_limit: str = ""  # Notion refused a create for the workspace's block limit: stop creating, keep updating
 
 
 def _ignore(_kind: str, _data: dict[str, Any]) -> None:
@@ -412,11 +414,21 @@ def _create(report: SourceReport, write: RowWrite, writer: _Writer) -> None:
     """Create one new row, linked to its closest earlier row (title, then meaning) with the Duplicate Note; later
     new rows may be linked to it in turn."""
     title = str(write.properties.get("Name") or "")
+    if writer.block_limit:
+        report.failed += 1  # not created: the workspace's block limit (said once, below)
+        return
     excerpt = str(write.properties.get("Excerpt") or "")
     match = writer.dupes.match(title, excerpt)
     duplicate = match.page_id if match else None
     linked = with_possible_duplicate(write, match)
-    result = writer.gateway.upsert([linked], existing=writer.existing, dry_run=writer.dry_run)
+    try:
+        result = writer.gateway.upsert([linked], existing=writer.existing, dry_run=writer.dry_run)
+    except NotionBlockLimitError as exc:
+        writer.block_limit = str(exc)
+        report.failed += 1
+        report.problems.append(f"new rows not created: {exc}")
+        log.error("sync.block_limit", source=report.source, error=str(exc))
+        return
     for key, page_id in result.created:
         report.created += 1
         report.would_create.append(title)

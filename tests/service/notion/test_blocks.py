@@ -87,9 +87,30 @@ def test_over_the_limit_rows_fail_to_be_created_but_updates_still_work(tmp_path:
     with gateway:
         first = gateway.upsert([RowWrite("manual:1", {"Name": "first"})])
         [(_, page_id)] = first.created
-        later = gateway.upsert([RowWrite("manual:2", {"Name": "second"})])
+        # Not a problem of one row: every later create would fail the same way, so the caller is told at once.
+        with pytest.raises(NotionBlockLimitError, match="personal access token"):
+            gateway.upsert([RowWrite("manual:2", {"Name": "second"})])
         gateway.update_properties(page_id, {"Name": "first, renamed"})  # an edit creates no block
         assert gateway.get_row(page_id).get("Name") == "first, renamed"
-    [(key, message)] = later.failed
-    assert key == "manual:2"
-    assert "personal access token" in message
+
+
+def test_a_sync_at_the_block_limit_stops_creating_says_so_once_and_exits_1(tmp_path: Path) -> None:
+    from scoring.policy import Policy
+    from service.pipelines.sync import run_sync
+    from tests.fakes.sandbox_helpers import DEMO_EXPORTS
+
+    gateway, _ = capped_gateway(tmp_path / "s.sqlite3", spare=3)
+    settings = Settings(
+        backlog_sandbox_path=tmp_path / "s.sqlite3",
+        backlog_cache_dir=tmp_path / "cache",
+        zendesk_export_path=DEMO_EXPORTS["zendesk_export_path"],
+    )
+    with gateway:
+        report = run_sync(settings, gateway, Policy(), sources=["zendesk"])
+        creates = gateway.calls.by_endpoint().get("pages.create", 0)
+    [zendesk] = report.sources
+    assert zendesk.created == 3
+    assert zendesk.failed == zendesk.fetched - 3  # the rest were not created, and are counted as failed
+    assert creates == 4  # three rows, one refused create: then no more create calls
+    assert sum("new rows not created" in p for p in zendesk.problems) == 1
+    assert report.exit_code == 1
