@@ -19,9 +19,8 @@ from service.app import server
 from service.app.actions import ButtonPress, parse_press
 from service.app.jobs import RescoreWorker, WorkerHooks
 from service.app.webhook import ServiceHooks, create_app
-from service.notion import NotionGateway
 from service.settings import Settings
-from tests.service.pipelines.test_score import no_sleep
+from tests.service.app.stalled import stalled_serve
 
 TOKEN = "btn-secret-4f9a2c"
 WRONG = "not-the-secret-77"
@@ -262,36 +261,17 @@ def test_rescore_presses_coalesce_with_pending_webhook_work() -> None:
 @pytest.fixture
 def stalled_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """`backlog serve` on the sandbox whose rescore is stuck (holding the gateway and the host lock)."""
-    release, entered = threading.Event(), threading.Event()
     ran: list[str] = []
-
-    def stalled_score(*_args: Any, **_kwargs: Any) -> None:
-        entered.set()
-        release.wait(10)
-
-    monkeypatch.setattr(server, "run_score", stalled_score)
     done = SimpleNamespace(exit_code=0, page_action="unchanged", failed=[], plan=SimpleNamespace(empty_reason=None))
     monkeypatch.setattr(server, "run_report", lambda *_a, **_k: ran.append("report") or done)
     monkeypatch.setattr(server, "report_exit_code", lambda _result: 0)
     monkeypatch.setattr("service.pipelines.sync.run_sync", lambda *_a, **_k: ran.append("sync") or done)
-    settings = Settings(
-        backlog_sandbox_path=tmp_path / "s.sqlite3",
-        backlog_lock_path=tmp_path / "run.lock",
-        backlog_api_token=SecretStr(TOKEN),
-    )
-    gateway = NotionGateway.from_settings(settings, sleep=no_sleep)
-    gateway.init_database()
-    app, worker = server.build_service(settings, gateway=gateway, debounce_s=0)
-    worker.start()
-    worker.submit("page-1")
-    assert entered.wait(5), "the rescore never started"
-    yield app, release
-    release.set()
-    runners = app.state.runners
-    wait_for(lambda: not runners.sync.state["running"] and not runners.report.runner.state["running"], 10)
+    with stalled_serve(tmp_path, monkeypatch, backlog_api_token=SecretStr(TOKEN)) as stalled:
+        yield stalled.app, stalled.release
+        stalled.release.set()
+        runners = stalled.app.state.runners
+        wait_for(lambda: not runners.sync.state["running"] and not runners.report.runner.state["running"], 10)
     assert sorted(set(ran)) == ["report", "sync"]
-    worker.stop()
-    gateway.close()
 
 
 def test_every_button_answers_within_100ms_while_the_work_is_stalled(stalled_service: Any) -> None:

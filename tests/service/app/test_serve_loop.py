@@ -14,12 +14,10 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
-from service.app import server
 from service.app.runlock import RunLock, RunLockHeldError
 from service.app.webhook import RescoreWorker, ServiceHooks, SyncRunner, create_app, sign
-from service.notion import NotionGateway
 from service.settings import Settings
-from tests.service.pipelines.test_score import no_sleep
+from tests.service.app.stalled import stalled_serve
 
 SECRET = "whsec-loop"
 
@@ -38,28 +36,8 @@ def webhook_body() -> bytes:
 @pytest.fixture
 def stalled(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Any:
     """A serve app whose rescore blocks on an Event (holding the gateway and the host lock) until released."""
-    release, entered = threading.Event(), threading.Event()
-
-    def stalled_score(*_args: Any, **_kwargs: Any) -> None:
-        entered.set()
-        release.wait(10)
-
-    monkeypatch.setattr(server, "run_score", stalled_score)
-    settings = Settings(
-        backlog_sandbox_path=tmp_path / "s.sqlite3",
-        backlog_lock_path=tmp_path / "run.lock",
-        notion_webhook_secret=SecretStr(SECRET),
-    )
-    gateway = NotionGateway.from_settings(settings, sleep=no_sleep)
-    gateway.init_database()
-    app, worker = server.build_service(settings, gateway=gateway, debounce_s=0)
-    worker.start()
-    worker.submit("page-1")
-    assert entered.wait(5), "the rescore never started"
-    yield app, settings, release
-    release.set()
-    worker.stop()
-    gateway.close()
+    with stalled_serve(tmp_path, monkeypatch, notion_webhook_secret=SecretStr(SECRET)) as stalled:
+        yield stalled.app, stalled.settings, stalled.release
 
 
 def test_healthz_answers_within_100ms_while_a_rescore_is_stalled_and_a_webhook_waits(stalled: Any) -> None:
