@@ -46,6 +46,7 @@ from service.pipelines.report import run_report  # noqa: E402
 from service.pipelines.score import run_score  # noqa: E402
 from service.pipelines.sync import run_sync  # noqa: E402
 from service.policy_file import load_policy  # noqa: E402
+from service.sandbox import ActAsPerson, Sandbox, SandboxTransport  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
 DEMO_CONFIG = ROOT / "deploy" / "demo" / "backlog.toml"
@@ -83,12 +84,14 @@ class Export:
 
     def add(self, number: int, updated: datetime, title: str | None = None) -> None:
         topic = random.Random(number).choice(TOPICS)
+        before = self.items.get(number)  # an upstream edit keeps the item's creation date (First Seen)
+        created = before["createdAt"] if before else _iso(updated - timedelta(days=1))
         self.items[number] = {
             "number": number,
             "title": title or f"Request {number}: {topic} for team {number % 97}",
             "body": f"Customer {number % 400} asks for {topic}. " + "Details follow. " * 20,
             "labels": [{"name": "enhancement"}],
-            "createdAt": _iso(updated - timedelta(days=1)),
+            "createdAt": created,
             "updatedAt": _iso(updated),
             "url": f"https://github.com/acme/voice/issues/{number}",
             "reactionGroups": [],
@@ -166,6 +169,14 @@ def groom(pm: NotionGateway, bottom: str, middle: str) -> None:
         pm.update_properties(row.page_id, values, what="bench grooming")
 
 
+def person_gateway(settings: Settings, tmp: Path) -> NotionGateway:
+    """The PM in Notion's UI: the sandbox acting as the workspace's person (their edits are not the bot's, as on
+    Notion), with a cache dir of its own (a person's click never reaches the service's cache)."""
+    own = settings.model_copy(update={"backlog_cache_dir": tmp / "pm-cache"})
+    transport = ActAsPerson(SandboxTransport(Sandbox(settings.backlog_sandbox_path)))
+    return NotionGateway.from_settings(own, transport=transport)
+
+
 def page_of(pm: NotionGateway, key: str) -> str:
     return next(iter(pm.find_by_source_keys([key]).values())).page_id
 
@@ -176,20 +187,24 @@ def report_floor(result: Any) -> int:
     return planned + 2 + 2
 
 
-def scenarios(n: int, tmp: Path) -> list[Figure]:
-    """Every measured scenario at `n` rows, in order (each builds on the state the one before left)."""
-    settings = Settings(
+def bench_settings(tmp: Path) -> Settings:
+    return Settings(
         backlog_sandbox_path=tmp / "sandbox.sqlite3",
         backlog_cache_dir=tmp / "cache",
         backlog_lock_path=tmp / "run.lock",
         backlog_config=DEMO_CONFIG,
         github_export_path=tmp / "github.json",
     )
+
+
+def scenarios(n: int, tmp: Path) -> list[Figure]:
+    """Every measured scenario at `n` rows, in order (each builds on the state the one before left)."""
+    settings = bench_settings(tmp)
     policy = load_policy(DEMO_CONFIG, explicit=True)
     export = Export(tmp / "github.json", datetime.now(UTC).replace(microsecond=0))
     for number in range(1, n + 1):
         export.add(number, export.now - timedelta(days=2) - STEP * (n - number))
-    pm = NotionGateway.from_settings(settings)
+    pm = person_gateway(settings, tmp)
     pm.init_database()
     gateway = NotionGateway.from_settings(settings)
     figures = [
@@ -208,7 +223,7 @@ def scenarios(n: int, tmp: Path) -> list[Figure]:
     figures.append(
         measure(gateway, "hourly sync, 10 new + 10 changed", hourly, lambda: run_sync(settings, gateway, policy))
     )
-    run_score(pm, policy)  # the hour's rows scored (not counted): the next `run` starts from a scored backlog
+    run_score(gateway, policy)  # the hour's rows scored (not counted): the next `run` starts from a scored backlog
     export.hour(n + 1 + HOUR_NEW)
     hour_run = sync_floor(HOUR_NEW, HOUR_CHANGED, export.write()) + HOUR_NEW  # + the new rows' scores
     figures.append(
@@ -291,13 +306,61 @@ def _duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min"
 
 
-def run_one(n: int) -> None:
+def run_one(n: int, *, rate: float | None) -> None:
     configure_logging("ERROR")
     random.seed(n)
     with tempfile.TemporaryDirectory() as tmp:
         figures = scenarios(n, Path(tmp))
-    print_table(n, figures + naive(n, figures))
+        print_table(n, figures + naive(n, figures))
+        sys.stdout.flush()
+        if rate:
+            webhook_at_rate(n, Path(tmp), rate)
     sys.stdout.flush()
+
+
+def webhook_at_rate(n: int, tmp: Path, rate: float) -> None:
+    """The same workspace served over HTTP by `backlog sandbox --rate-limit RATE`; `serve`'s rescore worker (its
+    long-lived gateway, warm cache, 1 s debounce) gets one page from the webhook after a PM edit: the time from
+    the event to the new RICE in Notion, and the calls it took."""
+    from service.app.server import build_service  # only this scenario needs the web app
+
+    settings = bench_settings(tmp)
+    process, url = _serve(tmp, rate, sandbox=settings.backlog_sandbox_path)
+    try:
+        served = Settings(
+            notion_token=SANDBOX_TOKEN,  # type: ignore[arg-type]
+            notion_api_url=url,
+            backlog_cache_dir=settings.backlog_cache_dir,
+            backlog_lock_path=settings.backlog_lock_path,
+            backlog_config=DEMO_CONFIG,
+        )
+        gateway = NotionGateway.from_settings(served)
+        gateway.read_rows()  # serve has been up a while: database found, cache warm
+        time.sleep(2)  # the served sandbox's bucket refills
+        _, worker = build_service(served, gateway=gateway, debounce_s=1.0)
+        worker.start()
+        pm = person_gateway(settings, tmp)
+        page_id = page_of(pm, f"github:acme/voice#{n // 3}")
+        before = pm.get_row(page_id).values.get("RICE")
+        pm.update_properties(page_id, {"Reach": "10", "Impact": "3", "Confidence": "100%", "Effort": "XS"})
+        calls, writes, rescores = gateway.calls.total, gateway.calls.writes, worker.rescores
+        started = time.perf_counter()
+        worker.submit(page_id)  # what the webhook handler does with a verified page.properties_updated event
+        while worker.rescores == rescores and time.perf_counter() - started < 60:
+            time.sleep(0.01)
+        wall = time.perf_counter() - started
+        worker.stop()
+        after = pm.get_row(page_id).values.get("RICE")
+        made = gateway.calls.total - calls
+        print(f"\n### One webhook edit at N = {n:,}, `backlog sandbox --rate-limit {rate:g}` over HTTP\n")
+        print("| event -> new RICE in Notion | calls | writes | RICE before -> after | debounce |")
+        print("|---:|---:|---:|---|---:|")
+        print(f"| {wall:.2f} s | {made} | {gateway.calls.writes - writes} | {before} -> {after} | 1.0 s |")
+        gateway.close()
+        pm.close()
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 def _free_port() -> int:
@@ -321,11 +384,11 @@ class CountingTransport(httpx.HTTPTransport):
         return response
 
 
-def _serve(tmp: Path, rate: float) -> tuple[subprocess.Popen[bytes], str]:
+def _serve(tmp: Path, rate: float, sandbox: Path | None = None) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("NOTION_", "BACKLOG_"))}
     env.update(
-        BACKLOG_SANDBOX_PATH=str(tmp / "served.sqlite3"),
+        BACKLOG_SANDBOX_PATH=str(sandbox or tmp / "served.sqlite3"),
         BACKLOG_SANDBOX_TOKEN=SANDBOX_TOKEN,
         BACKLOG_LOG_LEVEL="ERROR",
     )
@@ -410,13 +473,14 @@ def main() -> None:
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # one N in this process (the parent spawns it)
     args = parser.parse_args()
     if args.one:
-        run_one(args.one)
+        run_one(args.one, rate=None if args.no_rate else 3.0)
         return
     sizes = args.n or ([1_000] if args.quick else [1_000, 10_000])
     print(f"# bench/cost.py on {machine()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC")
     sys.stdout.flush()
     for n in sizes:
-        subprocess.run([sys.executable, __file__, "--one", str(n)], check=False)  # noqa: S603 - this script
+        extra = ["--no-rate"] if args.no_rate else []
+        subprocess.run([sys.executable, __file__, "--one", str(n), *extra], check=False)  # noqa: S603 - this script
     if not args.no_rate:
         real_rate(args.rate_calls or (100 if args.quick else 200))
 

@@ -4,12 +4,20 @@ only what changed since the last one (a `last_edited_time` filter from the water
 The cache is disposable: it makes runs cheaper, never more correct. Whether a Source Key exists is decided by a
 lookup in Notion, never here; a missing or unreadable file is one full read; a write that fails is logged and the
 run goes on. Two processes may share the file: SQLite WAL, and every refresh is one transaction.
+
+The service's own writes go into the file from their answers (write-through), so the incremental read can skip
+rows this integration edited last. A write is announced first (a *pending* mark: pid, start) and the mark goes in
+the same transaction as the answer; a mark that is still there (the process died, the answer was lost) makes every
+read include the integration's own edits until a read that started after that write ended covers it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
+import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -20,12 +28,16 @@ from service.logging import get_logger
 
 log = get_logger(__name__)
 
-FORMAT = "1"  # bump when the stored shape changes: an older file is then a full read, never a misread
+FORMAT = "2"  # bump when the stored shape changes: an older file is then a full read, never a misread
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     (
         "CREATE TABLE IF NOT EXISTS rows (page_id TEXT PRIMARY KEY, url TEXT NOT NULL, created_time TEXT NOT NULL,"
         " last_edited_time TEXT NOT NULL, last_edited_by TEXT, row_values TEXT NOT NULL)"
+    ),
+    (
+        "CREATE TABLE IF NOT EXISTS pending (token TEXT PRIMARY KEY, pid INTEGER NOT NULL, started TEXT NOT NULL,"
+        " ended TEXT)"
     ),
 )
 
@@ -43,12 +55,43 @@ class CachedRow:
 
 
 @dataclass(frozen=True)
+class PendingWrite:
+    """A write of this service whose answer is not in the file (yet): in flight, or ended without one."""
+
+    token: str
+    pid: int
+    started: datetime
+    ended: datetime | None
+
+    def covered_by(self, read_started: datetime) -> bool:
+        """A read that started after this write ended (or after its process died) sees what it did."""
+        if self.ended is not None:
+            return self.ended <= read_started
+        return not _alive(self.pid)
+
+
+@dataclass(frozen=True)
 class CacheState:
-    """What a cache file holds: the rows, where the next incremental read starts, and the last full read."""
+    """What a cache file holds: the rows, where the next incremental read starts, the last full read, whose
+    edits come from write answers (`editors`: this integration's user ids) and the writes still pending."""
 
     rows: dict[str, CachedRow]
     watermark: datetime | None
     full_read_at: datetime | None
+    editors: tuple[str, ...] = ()
+    pending: tuple[PendingWrite, ...] = ()
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # exists, owned by someone else
+    return True
 
 
 def _encode(value: Any) -> Any:
@@ -118,23 +161,42 @@ class RowCache:
 
     def __init__(self, path: Path) -> None:
         self.path = path
+        self._conn: sqlite3.Connection | None = None
+        self._lock = threading.Lock()  # sync writes rows from one thread per source
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None)
-        conn.execute("PRAGMA journal_mode=WAL")
-        conn.execute("PRAGMA busy_timeout=30000")
-        for statement in _SCHEMA:
-            conn.execute(statement)
-        return conn
+        """One connection for the cache's life (a write-through per row must stay cheap)."""
+        if self._conn is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None, check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")  # a disposable cache: a power cut costs a full read
+            conn.execute("PRAGMA busy_timeout=30000")
+            for statement in _SCHEMA:
+                conn.execute(statement)
+            self._conn = conn
+        return self._conn
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+    def _reset(self) -> None:
+        """After an error: drop the connection (the next call opens the file again)."""
+        if self._conn is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._conn.close()
+            self._conn = None
 
     def load(self) -> CacheState | None:
         """The cached rows, or None when there is no usable cache (missing, corrupt, another format)."""
         if not self.path.exists():
             return None
         try:
-            conn = self._connect()
-            try:
+            with self._lock:
+                conn = self._connect()
                 meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
                 if meta.get("format") != FORMAT or "full_read_at" not in meta:
                     return None
@@ -146,12 +208,31 @@ class RowCache:
                     )
                     for page_id, url, created, edited, by, values in conn.execute("SELECT * FROM rows")
                 }  # fmt: skip
-            finally:
-                conn.close()
+                pending = tuple(
+                    PendingWrite(token, int(pid), _stamp(started) or datetime.fromtimestamp(0, UTC), _stamp(ended))
+                    for token, pid, started, ended in conn.execute("SELECT token, pid, started, ended FROM pending")
+                )
         except (sqlite3.Error, ValueError, TypeError, AttributeError, OSError) as exc:
+            with self._lock:
+                self._reset()
             log.warning("cache.unreadable", path=str(self.path), error=str(exc), next="one full read")
             return None
-        return CacheState(rows, _stamp(meta.get("watermark")), _stamp(meta.get("full_read_at")))
+        editors = tuple(json.loads(meta.get("editors", "[]")))
+        return CacheState(rows, _stamp(meta.get("watermark")), _stamp(meta.get("full_read_at")), editors, pending)
+
+    def load_pending(self) -> tuple[PendingWrite, ...]:
+        """The pending marks alone (a full read settles the ones it covers, whatever else the file holds)."""
+        if not self.path.exists():
+            return ()
+        try:
+            with self._lock:
+                found = self._connect().execute("SELECT token, pid, started, ended FROM pending").fetchall()
+        except (sqlite3.Error, OSError):
+            return ()
+        return tuple(
+            PendingWrite(token, int(pid), _stamp(started) or datetime.fromtimestamp(0, UTC), _stamp(ended))
+            for token, pid, started, ended in found
+        )
 
     def save(
         self,
@@ -161,38 +242,82 @@ class RowCache:
         watermark: datetime | None = None,
         full_read_at: datetime | None = None,
         replace: bool = False,
-    ) -> None:
+        settled: Iterable[str] = (),
+        editor: str | None = None,
+    ) -> bool:
         """Write changed rows (and drop `removed`) in one transaction; `replace` empties the table first (a full
-        read). A failure is logged, never raised: the next run reads more, nothing else."""
+        read); `settled` pending marks go in the same transaction, and `editor` joins the editors whose writes
+        come from answers. A failure is logged, never raised (False): the next run reads more, nothing else."""
         meta: Mapping[str, datetime | None] = {"watermark": watermark, "full_read_at": full_read_at}
         try:
-            conn = self._connect()
-            try:
+            with self._lock:
+                conn = self._connect()
                 conn.execute("BEGIN IMMEDIATE")
-                if replace:
-                    conn.execute("DELETE FROM rows")
-                conn.executemany("DELETE FROM rows WHERE page_id = ?", [(page_id,) for page_id in removed])
-                conn.executemany(
-                    "INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?, ?, ?)",
-                    [
-                        (
-                            r.page_id, r.url, r.created_time.isoformat(), r.last_edited_time.isoformat(),
-                            r.last_edited_by, json.dumps({k: _encode(v) for k, v in r.values.items()}, default=str),
-                        )
-                        for r in rows
-                    ],
-                )  # fmt: skip
-                stored = {"format": FORMAT, **{k: v.isoformat() for k, v in meta.items() if v is not None}}
-                conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(stored.items()))
-                conn.execute("COMMIT")
-            finally:
-                conn.close()
+                try:
+                    if replace:
+                        conn.execute("DELETE FROM rows")
+                    conn.executemany("DELETE FROM rows WHERE page_id = ?", [(page_id,) for page_id in removed])
+                    conn.executemany(
+                        "INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?, ?, ?)",
+                        [
+                            (
+                                r.page_id, r.url, r.created_time.isoformat(), r.last_edited_time.isoformat(),
+                                r.last_edited_by,
+                                json.dumps({k: _encode(v) for k, v in r.values.items()}, default=str),
+                            )
+                            for r in rows
+                        ],
+                    )  # fmt: skip
+                    conn.executemany("DELETE FROM pending WHERE token = ?", [(token,) for token in settled])
+                    stored = {"format": FORMAT, **{k: v.isoformat() for k, v in meta.items() if v is not None}}
+                    if editor:
+                        known = conn.execute("SELECT value FROM meta WHERE key = 'editors'").fetchone()
+                        editors = json.loads(known[0]) if known else []
+                        if editor not in editors:
+                            stored["editors"] = json.dumps([*editors, editor])
+                    conn.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", list(stored.items()))
+                    conn.execute("COMMIT")
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
         except (sqlite3.Error, OSError, TypeError, ValueError) as exc:
+            with self._lock:
+                self._reset()
             log.warning("cache.write_failed", path=str(self.path), error=str(exc), next="the next run reads more")
+            return False
+        return True
+
+    def _pending(self, statement: str, params: tuple[Any, ...]) -> bool:
+        try:
+            with self._lock:
+                self._connect().execute(statement, params)
+        except (sqlite3.Error, OSError) as exc:
+            with self._lock:
+                self._reset()
+            log.warning("cache.write_failed", path=str(self.path), error=str(exc), next="the next run reads more")
+            return False
+        return True
+
+    def begin_write(self, token: str, now: datetime) -> bool:
+        """Announce a write before it is sent (False: the mark could not be stored, so the write-through is off
+        for this write and the caller must not trust the cache to hold it)."""
+        return self._pending(
+            "INSERT OR REPLACE INTO pending VALUES (?, ?, ?, NULL)", (token, os.getpid(), now.isoformat())
+        )
+
+    def end_write(self, token: str, now: datetime) -> None:
+        """The write ended without an answer in the file: a read that starts from now on covers it."""
+        self._pending("UPDATE pending SET ended = ? WHERE token = ?", (now.isoformat(), token))
+
+    def settle(self, tokens: Iterable[str]) -> None:
+        """Drop pending marks a read has covered (or writes that certainly did not land)."""
+        for token in tokens:
+            self._pending("DELETE FROM pending WHERE token = ?", (token,))
 
     def delete(self) -> None:
+        self.close()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)
 
 
-__all__ = ["FORMAT", "CacheState", "CachedRow", "RowCache", "UrlCache", "cache_path"]
+__all__ = ["FORMAT", "CacheState", "CachedRow", "PendingWrite", "RowCache", "UrlCache", "cache_path"]

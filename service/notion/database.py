@@ -27,7 +27,7 @@ from notion_client import Client
 from service.logging import get_logger
 from service.notion.codecs import decode_rich_text, encode_rich_text
 from service.notion.errors import SHARE_HINT, NotionError, NotionNotFoundError
-from service.notion.schema import SCHEMA, SELF_RELATIONS, PropertySpec, SchemaProblem
+from service.notion.schema import EDITOR_NAME, EDITOR_TYPE, SCHEMA, SELF_RELATIONS, PropertySpec, SchemaProblem
 from service.notion.session import JSON, PAGE_SIZE, NotionSession
 from service.notion.versions import filter_properties_for, is_trashed, title_property_ids, version
 from service.settings import Settings
@@ -154,7 +154,15 @@ def diff_schema(properties: Mapping[str, Mapping[str, Any]], data_source_id: str
             _check_self_relation(diff, spec, found, data_source_id)
         else:
             _check_options(diff, spec, kind, found)
+    if editor_property(properties) is None and EDITOR_NAME not in properties:
+        diff.additions[EDITOR_NAME] = {EDITOR_TYPE: {}}
+        diff.added_properties.append(EDITOR_NAME)
     return diff
+
+
+def editor_property(properties: Mapping[str, Mapping[str, Any]]) -> str | None:
+    """The name of a "Last edited by" property (any name), which the incremental read filters on; None if none."""
+    return next((name for name, prop in properties.items() if prop.get("type") == EDITOR_TYPE), None)
 
 
 # --- the calls ---------------------------------------------------------------------------------------------
@@ -335,6 +343,10 @@ class Database:
         a PM's rename does not break them). On 2026-12-01 a query without them answers with titles only."""
         return filter_properties_for(property_names, self.schema())
 
+    def editor_property(self) -> str | None:
+        """The live "Last edited by" property's name (None: the incremental read cannot skip its own writes)."""
+        return editor_property(self.schema())
+
     def count_rows(self) -> int:
         """Rows of the candidates data source (each one a block), read with only the title property shown."""
         ref = self.ref()
@@ -385,6 +397,7 @@ class Database:
         if dry_run:
             return InitReport(DatabaseRef("", "", title, ""), True, names)
         plain = {spec.name: property_schema(spec) for spec in SCHEMA if spec.type != "relation"}
+        plain[EDITOR_NAME] = {EDITOR_TYPE: {}}
         db = self.session.call(
             "databases.create",
             functools.partial(
@@ -418,4 +431,13 @@ class Database:
         return {"id": ref.database_id, "url": ref.url, "data_sources": [{"id": ref.data_source_id}]}
 
 
-__all__ = ["TYPE_LABELS", "Database", "DatabaseRef", "InitReport", "SchemaDiff", "diff_schema", "property_schema"]
+__all__ = [
+    "TYPE_LABELS",
+    "Database",
+    "DatabaseRef",
+    "InitReport",
+    "SchemaDiff",
+    "diff_schema",
+    "editor_property",
+    "property_schema",
+]

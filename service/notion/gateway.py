@@ -106,6 +106,7 @@ class NotionGateway:
             sleep=sleep,
             cache_dir=settings.backlog_cache_dir,
             full_read_hours=settings.backlog_full_read_hours,
+            whoami=self.bot_user_id,
         )
         self._themes: ThemeStore | None = None
 
@@ -135,6 +136,7 @@ class NotionGateway:
         self._database.sandbox_root_page_id = page_id
 
     def close(self) -> None:
+        self._rows.close()
         self.client.close()
 
     def __enter__(self) -> NotionGateway:
@@ -187,10 +189,11 @@ class NotionGateway:
         """Every row matching `filter`, 100 per call, past Notion's 10,000-row query cap."""
         return self._rows.iter_rows(filter=filter, sorts=sorts)
 
-    def read_rows(self, *, full: bool = False) -> RowsRead:
+    def read_rows(self, *, full: bool = False, full_if_pages: int = 0) -> RowsRead:
         """Every live row, read incrementally through the row cache (a full read when there is none, when the
-        last one is older than BACKLOG_FULL_READ_HOURS, or on `full`); `changed` says what moved since."""
-        return self._rows.read(full=full)
+        last one is older than BACKLOG_FULL_READ_HOURS, on `full`, or when it costs at most `full_if_pages`
+        query pages); `changed` says what moved since."""
+        return self._rows.read(full=full, full_if_pages=full_if_pages)
 
     def row_snapshot(self) -> dict[str, Row] | None:
         """The rows of this gateway's last `read_rows` with its own writes applied, or None (read again)."""

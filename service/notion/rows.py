@@ -7,7 +7,9 @@ from __future__ import annotations
 import functools
 import hashlib
 import json
+import math
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
@@ -18,7 +20,7 @@ from typing import Any, TypeVar
 from notion_client import Client
 
 from service.logging import get_logger, redact_text
-from service.notion.cache import CachedRow, RowCache, cache_path
+from service.notion.cache import CachedRow, CacheState, RowCache, cache_path
 from service.notion.codecs import CodecError, decode_properties, encode_properties, encode_property, parse_iso
 from service.notion.database import Database
 from service.notion.errors import (
@@ -30,7 +32,7 @@ from service.notion.errors import (
     NotionValidationError,
 )
 from service.notion.pages import read_page
-from service.notion.schema import BY_NAME, SCHEMA
+from service.notion.schema import BY_NAME, EDITOR_TYPE, SCHEMA
 from service.notion.session import JSON, PAGE_SIZE, NotionSession, chunks
 
 log = get_logger(__name__)
@@ -45,6 +47,7 @@ CREATED_ASCENDING = [{"timestamp": "created_time", "direction": "ascending"}]
 # After a create whose answer was lost, how long to keep asking whether it landed before creating again: Notion's
 # query index lags behind writes, so "not found right away" does not mean "not created" (healing merges the rest).
 RECHECK_WAITS_S = (0.5, 1.0, 2.0, 4.0)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -145,8 +148,10 @@ class Rows:
         recheck_waits_s: Sequence[float] = RECHECK_WAITS_S,
         cache_dir: Path | None = None,
         full_read_hours: float = 24.0,
+        whoami: Callable[[], str] | None = None,
     ) -> None:
         self.client = client
+        self.whoami = whoami  # this integration's user id (users.me), for a cache that has seen no own write
         self.session = session
         self.database = database
         self.sleep = sleep
@@ -170,35 +175,54 @@ class Rows:
             self.database.invalidate()
             return work()
 
-    def read(self, *, full: bool = False) -> RowsRead:
-        return self.fresh_database(functools.partial(self._read, full=full))
+    def read(self, *, full: bool = False, full_if_pages: int = 0) -> RowsRead:
+        """`full_if_pages`: read everything when that costs at most this many query pages (a small backlog, where
+        a complete read spares the caller its per-source lookups)."""
+        return self.fresh_database(functools.partial(self._read, full=full, full_if_pages=full_if_pages))
 
-    def _read(self, *, full: bool = False) -> RowsRead:
+    def _row_cache(self) -> RowCache | None:
+        """The cache file of the current data source (opened once; None without BACKLOG_CACHE_DIR)."""
+        if self.cache_dir is None:
+            return None
+        path = cache_path(self.cache_dir, self.database.ref().data_source_id)
+        if self._cache is None or self._cache.path != path:
+            if self._cache is not None:
+                self._cache.close()
+            self._cache = RowCache(path)
+        return self._cache
+
+    def close(self) -> None:
+        if self._cache is not None:
+            self._cache.close()
+
+    def _usable(self, state: CacheState | None, now: datetime, full_if_pages: int) -> CacheState | None:
+        if state is None or state.watermark is None or state.full_read_at is None:
+            return None
+        if now - state.full_read_at >= timedelta(hours=self.full_read_hours):
+            return None
+        if full_if_pages and max(1, math.ceil(len(state.rows) / PAGE_SIZE)) <= full_if_pages:
+            return None
+        return state
+
+    def _read(self, *, full: bool = False, full_if_pages: int = 0) -> RowsRead:
         """Every live row, read incrementally: the cache plus the rows edited on or after its watermark (the
-        boundary minute again: Notion's timestamps have minute precision). A full read when there is no usable
-        cache, when the last full read is older than BACKLOG_FULL_READ_HOURS, and on `full`."""
-        ref = self.database.ref()
-        self._cache = RowCache(cache_path(self.cache_dir, ref.data_source_id)) if self.cache_dir else None
-        state = None if full or self._cache is None else self._cache.load()
+        boundary minute again: Notion's timestamps have minute precision) by anyone but this integration, whose
+        own writes the cache holds from their answers. A full read when there is no usable cache, when the last
+        full read is older than BACKLOG_FULL_READ_HOURS, and on `full`."""
+        cache = self._row_cache()
         now = datetime.now(UTC)
-        if state is not None and (
-            state.watermark is None
-            or state.full_read_at is None
-            or now - state.full_read_at >= timedelta(hours=self.full_read_hours)
-        ):
-            state = None
+        loaded = None if full or cache is None else cache.load()
+        state = self._usable(loaded, now, full_if_pages)
         if state is None:
+            pending = loaded.pending if loaded is not None else (cache.load_pending() if cache else ())
             rows = list(self.iter_rows())
             result = RowsRead({r.page_id: r for r in rows}, rows, True)
             self._store(result, rows, previous=None, full_read_at=now)
         else:
-            assert state.watermark is not None
-            since = {"on_or_after": state.watermark.isoformat()}
-            delta = list(self.iter_rows(filter={"timestamp": "last_edited_time", "last_edited_time": since}))
-            cached = {page_id: Row(**vars(r)) for page_id, r in state.rows.items()}
-            changed = [r for r in delta if cached.get(r.page_id) != r]
-            result = RowsRead({**cached, **{r.page_id: r for r in delta}}, changed, False)
-            self._store(result, delta, previous=state.watermark, full_read_at=state.full_read_at)
+            result = self._incremental(state)
+            pending = state.pending
+        if cache is not None:
+            cache.settle(p.token for p in pending if p.covered_by(now))
         log.info("notion.rows_read", full=result.full, rows=len(result.rows), changed=len(result.changed))
         # One order whatever the cache held: oldest first, as a full read answers (deleting the cache changes
         # no result, down to which of two equal titles a duplicate suggestion names).
@@ -206,10 +230,53 @@ class Rows:
         self._snapshot = dict(ordered)
         return RowsRead(ordered, result.changed, result.full)
 
+    def _incremental(self, state: CacheState) -> RowsRead:
+        """The rows edited since the watermark, merged into the cached ones. `changed`: the rows the read shows
+        edited, and the rows written after the watermark whose answers the cache holds (healing looks at both)."""
+        assert state.watermark is not None
+        since = {"on_or_after": state.watermark.isoformat()}
+        edited: JSON = {"timestamp": "last_edited_time", "last_edited_time": since}
+        skip = self._own_edits_filter(state)
+        delta = list(self.iter_rows(filter=_and_filter(edited, skip) if skip else edited))
+        cached = {page_id: Row(**vars(r)) for page_id, r in state.rows.items()}
+        merged = {**cached, **{r.page_id: r for r in delta}}
+        read_ids = {r.page_id for r in delta}
+        changed = [r for r in delta if cached.get(r.page_id) != r] + [
+            r for r in cached.values() if r.page_id not in read_ids and r.last_edited_time > state.watermark
+        ]  # the second part: rows this service wrote since (their answers are in the file, not in the read)
+        result = RowsRead(merged, changed, False)
+        self._store(result, delta, previous=state.watermark, full_read_at=state.full_read_at)
+        log.info("notion.rows_delta", read=len(delta), own_edits_skipped=skip is not None)
+        return result
+
+    def _own_edits_filter(self, state: CacheState) -> JSON | None:
+        """`Last edited by` is none of this integration's users, when that is safe: every own write of the file
+        is settled (a pending one may have landed without its answer in the file) and the property exists."""
+        if state.pending:
+            log.info("notion.own_edits_read", reason="a write of this service is pending", count=len(state.pending))
+            return None
+        prop = self.database.editor_property()
+        if prop is None:
+            log.info("notion.own_edits_read", reason="no 'Last edited by' property: run `backlog init` to add it")
+            return None
+        editors = state.editors or self._learn_editor()
+        conditions = [{"property": prop, EDITOR_TYPE: {"does_not_contain": editor}} for editor in editors]
+        return conditions[0] if len(conditions) == 1 else {"and": conditions}
+
+    def _learn_editor(self) -> tuple[str, ...]:
+        """This integration's user id, asked once per cache file (users.me) when no write has shown it yet."""
+        if self.whoami is None or self._cache is None:
+            return ()
+        editor = self.whoami()
+        self._cache.save((), editor=editor)
+        return (editor,)
+
     def _store(self, result: RowsRead, read: list[Row], *, previous: datetime | None, full_read_at: Any) -> None:
         if self._cache is None:
             return
         newest = max((r.last_edited_time for r in read), default=previous)
+        if result.full and newest is None:
+            newest = EPOCH  # an empty database: the next read asks for every edit (not Notion's clock vs ours)
         self._cache.save(
             (CachedRow(**vars(r)) for r in read), watermark=newest, full_read_at=full_read_at, replace=result.full
         )
@@ -219,36 +286,81 @@ class Rows:
         hands from sync to score instead of reading again."""
         return None if self._snapshot is None else dict(self._snapshot)
 
-    def _remember(self, page: Mapping[str, Any]) -> None:
-        """Apply a write's answer to the snapshot; a page in the trash leaves it (and the cache file)."""
-        if self._snapshot is None or not page.get("id"):
-            return
-        page_id = str(page["id"])
-        if page.get("in_trash") or page.get("archived"):
-            self._forget(page_id)
+    # --- this service's writes: announced, then applied from their answers (write-through)
+
+    def _write(
+        self, endpoint: str, send: Callable[[], Any], what: str, recover: Callable[[], JSON | None] | None = None
+    ) -> JSON:
+        """One write of a row: a pending mark in the cache first, the call, then its answer into the cache (and the
+        snapshot) with the mark settled in the same transaction. No answer (an error after the request may have
+        landed): the mark stays, ended, and the next read includes this integration's own edits."""
+        cache = self._row_cache()
+        token = uuid.uuid4().hex
+        marked = cache is not None and cache.begin_write(token, datetime.now(UTC))
+        try:
+            page = self.session.call(endpoint, send, write=True, what=what, recover=recover)
+        except (NotionValidationError, NotionAuthError, NotionBlockLimitError, CodecError):
+            if marked and cache is not None:
+                cache.settle([token])  # refused before anything was written
+            raise
+        except NotionNotFoundError:
+            if marked and cache is not None:
+                cache.settle([token])
+            raise
+        except BaseException:
+            if marked and cache is not None:
+                cache.end_write(token, datetime.now(UTC))
+            raise
+        self._remember(page, token if marked else None)
+        return page
+
+    def _remember(self, page: Mapping[str, Any], token: str | None = None) -> None:
+        """Apply a write's answer to the snapshot and the cache file; a page in the trash leaves both. An answer
+        without the whole row (a create found again after a lost answer, a long relation) is not applied: its
+        mark ends instead, so the next read asks Notion."""
+        cache = self._cache
+        page_id = str(page.get("id") or "")
+        if page_id and (page.get("in_trash") or page.get("archived")):
+            self._forget(page_id, settled=[token] if token else [])
             return
         properties = page.get("properties")
-        if not isinstance(properties, dict) or any(
-            p.get("type") == "relation" and p.get("has_more") for p in properties.values()
+        if (
+            not page_id
+            or not isinstance(properties, dict)
+            or any(p.get("type") == "relation" and p.get("has_more") for p in properties.values())
         ):
             self._snapshot = None  # a long relation is not in the answer: the next step reads again
+            if token and cache is not None:
+                cache.end_write(token, datetime.now(UTC))
             return
-        before = self._snapshot.get(page_id)
-        values = {**(before.values if before else {}), **decode_properties(properties)}
-        self._snapshot[page_id] = Row(
-            page_id=page_id,
+        before = (self._snapshot or {}).get(page_id)
+        row = self._answered_row(page, properties, before)
+        if self._snapshot is not None:
+            self._snapshot[page_id] = row
+        if cache is not None:
+            editor = row.last_edited_by
+            if not cache.save([CachedRow(**vars(row))], settled=[token] if token else [], editor=editor) and token:
+                cache.end_write(token, datetime.now(UTC))
+
+    def _answered_row(self, page: Mapping[str, Any], properties: Mapping[str, Any], before: Row | None) -> Row:
+        """The row a write's answer shows, limited to the properties a read asks for (as a read would hold it)."""
+        wanted = self._read_names()
+        decoded = {name: value for name, value in decode_properties(properties).items() if name in wanted}
+        return Row(
+            page_id=str(page["id"]),
             url=str(page.get("url", "")) or (before.url if before else ""),
             created_time=_as_datetime(page.get("created_time")),
             last_edited_time=_as_datetime(page.get("last_edited_time")),
             last_edited_by=(page.get("last_edited_by") or {}).get("id"),
-            values=values,
+            values={**(before.values if before else {}), **decoded},
         )
 
-    def _forget(self, page_id: str) -> None:
+    def _forget(self, page_id: str, settled: Sequence[str] = ()) -> None:
         if self._snapshot is not None:
             self._snapshot.pop(page_id, None)
-        if self._cache is not None:
-            self._cache.save((), removed=[page_id])
+        cache = self._row_cache()
+        if cache is not None:
+            cache.save((), removed=[page_id], settled=settled)
 
     # --- reading
 
@@ -361,6 +473,11 @@ class Rows:
         """The live ids of the schema's properties: what every row read asks Notion for."""
         return self.database.filter_properties([spec.name for spec in SCHEMA])
 
+    def _read_names(self) -> set[str]:
+        """The live names of the properties a row read asks for."""
+        ids = set(self._read_properties())
+        return {name for name, prop in self.database.schema().items() if str(prop.get("id")) in ids}
+
     # --- writing
 
     def encode(self, values: Mapping[str, Any]) -> dict[str, JSON]:
@@ -372,16 +489,15 @@ class Rows:
 
     def _update_page(self, page_id: str, properties: Mapping[str, JSON], what: str) -> None:
         try:
-            page = self.session.call(
-                "pages.update",
-                functools.partial(self.client.pages.update, page_id, properties=dict(properties)),
-                write=True,
-                what=what,
-            )
+            self.write_encoded(page_id, properties, what)
         except NotionNotFoundError:
             self._forget(page_id)  # gone from Notion (trashed by the PM): gone from the cache too
             raise
-        self._remember(page)
+
+    def write_encoded(self, page_id: str, properties: Mapping[str, JSON], what: str) -> None:
+        """Write already-encoded properties to a candidate row (the answer goes into the cache)."""
+        send = functools.partial(self.client.pages.update, page_id, properties=dict(properties))
+        self._write("pages.update", send, what)
 
     def update_properties(self, page_id: str, values: dict[str, Any], *, what: str = "") -> None:
         """Write plain values to a page (scorer/report). Nothing to write, no call."""
@@ -468,19 +584,17 @@ class Rows:
         def already_created() -> JSON | None:
             return self._landed(key)
 
-        page = self.session.call(
+        page = self._write(
             "pages.create",
             functools.partial(
                 self.client.pages.create,
                 parent={"type": "data_source_id", "data_source_id": ref.data_source_id},
                 properties=properties,
             ),
-            write=True,
-            what=f"creating the row {key}",
+            f"creating the row {key}",
             recover=already_created,
         )
         self.session.calls.count_blocks(1)  # every row is a page, i.e. a block (the free plan's cap counts them)
-        self._remember(page)
         return str(page["id"])
 
     def _landed(self, key: str) -> JSON | None:
@@ -498,13 +612,13 @@ class Rows:
     def trash_row(self, page_id: str, *, what: str = "") -> None:
         """Move a row to Notion's trash (recoverable there for 30 days). `in_trash` is the field's name from
         2024 on; 2025-09-03 also takes the older `archived`, 2026-03-11 only `in_trash`."""
-        self.session.call(
+        page = self._write(
             "pages.update",
             functools.partial(self.client.pages.update, page_id, in_trash=True),
-            write=True,
-            what=what or f"moving page {page_id} to the trash",
+            what or f"moving page {page_id} to the trash",
         )
-        self._forget(page_id)
+        if not (page.get("in_trash") or page.get("archived")):
+            self._forget(page_id)  # an answer without the flag: the row is gone all the same
 
 
 __all__ = [

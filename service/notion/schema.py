@@ -98,6 +98,12 @@ SCHEMA: tuple[PropertySpec, ...] = (
 # at another database, so service/notion/themes.py adds it when it creates that database.
 THEME_SPEC = PropertySpec("Theme", "relation", "scorer", description="the candidate's theme; the PM may move it")
 
+# Who edited a row last, computed by Notion (nobody writes it). The incremental read filters on it: rows last edited
+# by this integration are already in the row cache (its own write answers), so a read asks only for everyone else's
+# edits (docs/cost.md). Not in SCHEMA: it is not a value of the row; any property of this type serves.
+EDITOR_NAME = "Last edited by"
+EDITOR_TYPE = "last_edited_by"
+
 BY_NAME: dict[str, PropertySpec] = {spec.name: spec for spec in SCHEMA}
 SELF_RELATIONS = frozenset({"Merged Into", "Possible Duplicate"})
 SYNC_OWNED = frozenset(spec.name for spec in SCHEMA if spec.writer == "sync")

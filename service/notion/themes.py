@@ -180,7 +180,8 @@ class ThemeStore:
 
     def set_theme(self, candidate_id: str, theme_id: str | None) -> None:
         value = encode_property("relation", (theme_id,) if theme_id else ())
-        self._update(candidate_id, {THEME_SPEC.name: value}, f"setting the Theme of candidate {candidate_id}")
+        what = f"setting the Theme of candidate {candidate_id}"
+        self.rows.write_encoded(candidate_id, {THEME_SPEC.name: value}, what)  # a candidate: through its cache
 
     def _update(self, page_id: str, properties: JSON, what: str) -> None:
         send = functools.partial(self.client.pages.update, page_id, properties=properties)

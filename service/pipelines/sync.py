@@ -209,7 +209,9 @@ def run_sync(
         if isinstance(connector, ZendeskConnector):
             connector.known_organizations(policy.zendesk.organizations)
     # Nothing to read, nothing to look up: a sync with no configured source costs no Notion call.
-    read = gateway.read_rows(full=full) if configured else None
+    # A backlog small enough to read whole in as many pages as the sources would need lookups is read whole:
+    # a complete read needs no lookup (docs/cost.md).
+    read = gateway.read_rows(full=full, full_if_pages=len(configured)) if configured else None
     rows = list(read.rows.values()) if read else []
     notices: dict[str, list[str]] = {}
     cursors = cursors_from_rows(rows, timedelta(hours=settings.backlog_sync_overlap_hours), now=now, notices=notices)

@@ -7,6 +7,6 @@ The same `notion_client` code path runs against it (in process via `SandboxTrans
 from __future__ import annotations
 
 from service.sandbox.core import Sandbox
-from service.sandbox.web import SandboxTransport, make_wsgi_app, serve
+from service.sandbox.web import ActAsPerson, SandboxTransport, make_wsgi_app, serve
 
-__all__ = ["Sandbox", "SandboxTransport", "make_wsgi_app", "serve"]
+__all__ = ["ActAsPerson", "Sandbox", "SandboxTransport", "make_wsgi_app", "serve"]

@@ -60,6 +60,7 @@ log = get_logger(__name__)
 
 ROOT_TITLE = "Product — Voice Agents"
 WORKSPACE_NAME = "Voice Agents (sandbox)"
+ACT_AS_HEADER = "x-sandbox-act-as"  # lower case: headers are compared lowered
 PAGE_TITLE_SCHEMA: dict[str, JSON] = {"title": {"id": "title", "name": "title", "type": "title", "config": {}}}
 Handler = Callable[..., JSON]
 
@@ -129,6 +130,7 @@ class Sandbox:
         self.root_page_id: str = self._meta("root_page_id")
         self.bot_user_id: str = self._meta("bot_user_id")
         self.person_user_id: str = self._meta("person_user_id")
+        self._actor: str = self.bot_user_id  # who the request being answered acts as (under the lock)
         self._routes: list[tuple[str, list[str], Handler]] = [
             ("GET", ["users"], self._list_users),
             ("GET", ["users", "me"], self._users_me),
@@ -182,6 +184,7 @@ class Sandbox:
             with self._lock:
                 self._store.refresh()
                 self._version = version
+                self._actor = self._acting_user(lower)
                 try:
                     result = shape_response(handler(*args, body=payload, params=params), version)
                 except BaseException:
@@ -213,6 +216,12 @@ class Sandbox:
         )
         out_headers = {"Content-Type": "application/json; charset=utf-8", "x-request-id": request_id, **extra}
         return status, out_headers, data
+
+    def _acting_user(self, headers: Mapping[str, str]) -> str:
+        """The bot, or the workspace's person when the request carries `ACT_AS_HEADER: person`: a sandbox-only
+        stand-in for the PM's own edits in Notion's UI (tests and the bench), so `last_edited_by` tells them apart
+        from the integration's writes as it does on Notion."""
+        return self.person_user_id if headers.get(ACT_AS_HEADER) == "person" else self.bot_user_id
 
     def _admit(self, headers: Mapping[str, str]) -> None:
         """Authentication first, then the optional rate limit (429 with an integer Retry-After)."""
@@ -381,7 +390,7 @@ class Sandbox:
 
     def _touch(self, doc: JSON) -> None:
         doc["last_edited_time"] = self._stamp()
-        doc["last_edited_by"] = self.bot_user_id
+        doc["last_edited_by"] = self._actor
 
     def _url(self, object_id: str, title: str = "") -> str:
         hex_id = object_id.replace("-", "")
@@ -615,8 +624,8 @@ class Sandbox:
             "cover": body.get("cover"),
             "created_time": stamp,
             "last_edited_time": stamp,
-            "created_by": self.bot_user_id,
-            "last_edited_by": self.bot_user_id,
+            "created_by": self._actor,
+            "last_edited_by": self._actor,
             "data_sources": [ds_id],
         }
         self._store.insert(db_id, "database", parent_page, db)
@@ -643,8 +652,8 @@ class Sandbox:
             "in_trash": False,
             "created_time": stamp,
             "last_edited_time": stamp,
-            "created_by": self.bot_user_id,
-            "last_edited_by": self.bot_user_id,
+            "created_by": self._actor,
+            "last_edited_by": self._actor,
         }
         self._store.insert(ds_id, "data_source", db_id, ds)
         titles = [
@@ -976,8 +985,8 @@ class Sandbox:
             "parent": parent,
             "created_time": stamp,
             "last_edited_time": stamp,
-            "created_by": self.bot_user_id,
-            "last_edited_by": self.bot_user_id,
+            "created_by": self._actor,
+            "last_edited_by": self._actor,
             "icon": body.get("icon"),
             "cover": body.get("cover"),
             "in_trash": False,
@@ -1072,8 +1081,8 @@ class Sandbox:
                 "payload": payload,
                 "created_time": stamp,
                 "last_edited_time": stamp,
-                "created_by": self.bot_user_id,
-                "last_edited_by": self.bot_user_id,
+                "created_by": self._actor,
+                "last_edited_by": self._actor,
                 "in_trash": False,
             }
             self._store.insert(block_id, "block", parent_id, doc)

@@ -15,7 +15,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import httpx
 
 from service.logging import get_logger
-from service.sandbox.core import Sandbox
+from service.sandbox.core import ACT_AS_HEADER, Sandbox
 from service.sandbox.html import render_html
 
 log = get_logger(__name__)
@@ -35,6 +35,21 @@ class SandboxTransport(httpx.BaseTransport):
             request.method, request.url.path, request.url.query.decode("ascii"), dict(request.headers), body
         )
         return httpx.Response(status, headers=headers, content=data, request=request)
+
+
+class ActAsPerson(httpx.BaseTransport):
+    """Wraps a transport to the sandbox so that every request acts as the workspace's person (the PM), as an edit
+    in Notion's UI would: `last_edited_by` is the person, not the bot. Sandbox-only (Notion ignores the header)."""
+
+    def __init__(self, inner: httpx.BaseTransport) -> None:
+        self.inner = inner
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        request.headers[ACT_AS_HEADER] = "person"
+        return self.inner.handle_request(request)
+
+    def close(self) -> None:
+        self.inner.close()
 
 
 def _status_line(status: int) -> str:

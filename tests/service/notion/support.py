@@ -12,7 +12,7 @@ from connectors.http import RateLimiter
 from service.notion.codecs import encode_property, encode_rich_text
 from service.notion.gateway import NotionGateway, RowWrite
 from service.notion.schema import BY_NAME
-from service.sandbox import SandboxTransport
+from service.sandbox import ActAsPerson, SandboxTransport
 from service.settings import Settings
 from tests.fakes.faults import FaultyNotion
 
@@ -49,6 +49,17 @@ def setup_gateway(notion: FaultyNotion, **overrides: Any) -> NotionGateway:
     return NotionGateway.from_settings(
         settings(**overrides), transport=transport, sleep=lambda _s: None, limiter=limiter
     )
+
+
+def pm_gateway(notion: FaultyNotion, tmp_path: Any, **overrides: Any) -> NotionGateway:
+    """The PM editing in Notion's UI: straight to the sandbox as the workspace's person (last_edited_by is not
+    the bot), with a cache dir of its own (a person's edit never reaches the service's cache)."""
+    limiter = RateLimiter(1000.0, burst=1000, sleep=lambda _s: None)
+    values = {"backlog_cache_dir": tmp_path / "pm-cache", **overrides}
+    return NotionGateway.from_settings(
+        settings(**values), transport=ActAsPerson(SandboxTransport(notion.sandbox)), sleep=lambda _s: None,
+        limiter=limiter,
+    )  # fmt: skip
 
 
 def full_database(notion: FaultyNotion) -> tuple[str, str]:

@@ -14,7 +14,7 @@ import pytest
 from service.notion.cache import CachedRow, RowCache, cache_path
 from service.notion.gateway import NotionGateway, RowWrite
 from tests.fakes.faults import FaultyNotion
-from tests.service.notion.support import full_database, make_gateway
+from tests.service.notion.support import full_database, make_gateway, pm_gateway
 
 T = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 
@@ -124,17 +124,28 @@ def test_incremental_read_returns_edits_since_the_watermark_and_the_boundary_min
         _rows(gateway, 1, start=3)
         edited = gateway.find_by_source_keys(["zendesk:0"])["zendesk:0"]
         gateway.update_properties(edited.page_id, {"Reach": "12"})
+    with pm_gateway(notion, tmp_path) as pm:  # the PM's own edit, in Notion: only a read can learn it
+        by_pm = pm.find_by_source_keys(["zendesk:1"])["zendesk:1"]
+        pm.update_properties(by_pm.page_id, {"Reach": "5"})
 
     notion.clock.tick(5)
     watermark = stored_watermark(cache_dir)
     with make_gateway(notion, sleeps, backlog_cache_dir=cache_dir) as gateway:
         read = gateway.read_rows()
-        assert {r.source_key for r in read.changed} == {"zendesk:0", "zendesk:3"}
-        assert read.rows[edited.page_id].values["Reach"] == "12"
+        assert {r.source_key for r in read.changed} == {"zendesk:0", "zendesk:1", "zendesk:3"}
+        assert read.rows[edited.page_id].values["Reach"] == "12"  # from the write's answer
+        assert read.rows[by_pm.page_id].values["Reach"] == "5"  # from the read
         assert len(read.rows) == 4
     query = notion.transport.bodies("POST", r"data_sources/[^/]+/query")[-1]
-    # on_or_after the newest last_edited_time seen before: that boundary minute is read again
-    assert query["filter"] == {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": watermark}}
+    # on_or_after the newest last_edited_time seen before (that boundary minute is read again), and only the
+    # edits of someone other than this integration: its own are in the cache from their answers
+    bot = notion.sandbox.bot_user_id
+    assert query["filter"] == {
+        "and": [
+            {"timestamp": "last_edited_time", "last_edited_time": {"on_or_after": watermark}},
+            {"property": "Last edited by", "last_edited_by": {"does_not_contain": bot}},
+        ]
+    }
     assert datetime.fromisoformat(watermark) == max(r.last_edited_time for r in first.rows.values())
 
 
@@ -187,7 +198,7 @@ def test_a_cached_database_that_notion_refuses_is_found_again(
     with make_gateway(notion, sleeps, backlog_cache_dir=cache_dir) as gateway:
         read = gateway.read_rows()
         calls = gateway.calls.by_endpoint()
-    assert read.full  # the cache file of the real data source is found again
+    assert not read.full  # the cache file of the real data source is found again (a file for the refused id: full)
     assert calls["data_sources.query"] == 2  # the refused query, then the read of the re-found one
     assert ref_id in database_file.read_text(encoding="utf-8")
 

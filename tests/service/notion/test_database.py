@@ -40,11 +40,12 @@ def test_init_adopts_existing_database_and_reports_wrong_types(notion: FaultyNot
         "rename the existing 'Votes' (rich_text) or change its type to Number in Notion, then run `backlog init` again"
     )
     expected_added = [s.name for s in SCHEMA if s.name not in {"Name", "Votes", "Source"}]
-    assert report.added_properties == expected_added
+    assert report.added_properties == [*expected_added, "Last edited by"]  # what the incremental read filters on
     assert "Source: G2" in report.added_options
     [patch] = notion.transport.bodies("PATCH", DATA_SOURCE)
     assert "Votes" not in patch["properties"]
     assert "Notes" not in patch["properties"]
+    assert patch["properties"]["Last edited by"] == {"last_edited_by": {}}
     assert patch["properties"]["Source"]["select"]["options"][0] == {
         key: zendesk[key] for key in ("id", "name", "color")
     }
