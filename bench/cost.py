@@ -243,7 +243,9 @@ def _scoring(gateway: NotionGateway, policy: Any, n: int) -> list[Figure]:
 
 
 def _edits(gateway: NotionGateway, pm: NotionGateway, policy: Any, bottom: str, middle: str) -> list[Figure]:
-    """The webhook's path: the PM edits one row, `run_score(page_id=...)` rescores it. Floor: read it, write it."""
+    """The webhook's path: the PM edits one row, `run_score(page_id=...)` rescores it. Floor (the issue's rule):
+    the incremental read (one page: the PM's edit) + the page itself (fresh: the index may lag the webhook) + one
+    write = 3."""
     figures = []
     for scenario, key, values in (
         (
@@ -255,7 +257,7 @@ def _edits(gateway: NotionGateway, pm: NotionGateway, policy: Any, bottom: str, 
     ):
         page_id = page_of(pm, key)
         pm.update_properties(page_id, values, what="bench PM edit")
-        figures.append(measure(gateway, scenario, 2, lambda page=page_id: run_score(gateway, policy, page_id=page)))
+        figures.append(measure(gateway, scenario, 3, lambda page=page_id: run_score(gateway, policy, page_id=page)))
     return figures
 
 
