@@ -2,8 +2,11 @@
 `python bench/report_cost.py [--n 1000 --n 10000] [--keep DIR]`. Prints figures, asserts nothing.
 
 Seeds N GitHub items the way bench/cost.py does (a first sync, the PM's RICE inputs, a score), on an in-process
-sandbox, then: `report --sprint 1`, its re-run, a re-run once the page's minute has passed (the page cache
-trusted), `report --sprint 2` and its re-run. `--keep DIR` keeps the seeded workspace there and reuses it.
+sandbox, then: `report --sprint 1` and re-runs with no edits, `report --sprint 2` and re-runs. Each step runs in
+a fresh gateway, as a new process would; "+M min" steps run with the sandbox's and the page cache's clocks M
+minutes on (Notion stamps edits to the minute, so texts read in the minute of a page's last edit are not trusted
+yet).
+`--keep DIR` keeps the seeded workspace there and reuses it.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from service.pipelines.report import run_report  # noqa: E402
 from service.pipelines.score import run_score  # noqa: E402
 from service.pipelines.sync import run_sync  # noqa: E402
 from service.policy_file import load_policy  # noqa: E402
+from service.sandbox import Sandbox, SandboxTransport  # noqa: E402
 from service.settings import Settings  # noqa: E402
 
 POLICY = load_policy(DEMO_CONFIG, explicit=True)
@@ -72,8 +76,21 @@ def page_size(gateway: NotionGateway, page_id: str | None) -> tuple[int, int]:
     return len(top), total
 
 
-def measure(settings: Settings, label: str, work: Callable[[NotionGateway], Any]) -> None:
-    with NotionGateway.from_settings(settings) as gateway:  # a fresh gateway per step: a new process
+def later_gateway(settings: Settings, minutes: int) -> NotionGateway:
+    """A fresh gateway (a new process) on a sandbox whose clock, and the page cache's, run `minutes` ahead."""
+
+    def clock() -> datetime:
+        return datetime.now(UTC) + timedelta(minutes=minutes)
+
+    token = settings.backlog_sandbox_token.get_secret_value()
+    sandbox = Sandbox(settings.backlog_sandbox_path, token=token, wall_clock=clock)
+    gateway = NotionGateway.from_settings(settings, transport=SandboxTransport(sandbox))
+    gateway.page_cache.now = clock
+    return gateway
+
+
+def measure(settings: Settings, label: str, work: Callable[[NotionGateway], Any], minutes: int = 0) -> None:
+    with later_gateway(settings, minutes) as gateway:
         started = time.perf_counter()
         result = work(gateway)
         wall = time.perf_counter() - started
@@ -104,18 +121,12 @@ def run(n: int, keep: Path | None) -> None:
         one = lambda gw: run_report(gw, POLICY, sprint=1, start=start)  # noqa: E731
         two = lambda gw: run_report(gw, POLICY, sprint=2, start=start + timedelta(days=14))  # noqa: E731
         measure(settings, "`report --sprint 1`", one)
-        measure(settings, "re-run, no edits", one)
-        measure(settings, "re-run, page cache trusted", lambda gw: _later(gw, one))
-        measure(settings, "`report --sprint 2`", two)
-        measure(settings, "re-run of sprint 2, page cache trusted", lambda gw: _later(gw, two))
-
-
-def _later(gateway: NotionGateway, work: Callable[[NotionGateway], Any]) -> Any:
-    """`work` as if run a few minutes later: the page cache's clock moved past the pages' last edit."""
-    cache = getattr(gateway, "page_cache", None)
-    if cache is not None:
-        cache.now = lambda: datetime.now(UTC) + timedelta(minutes=5)
-    return work(gateway)
+        measure(settings, "re-run at once, no edits", one)
+        measure(settings, "re-run +3 min", one, 3)
+        measure(settings, "re-run +6 min", one, 6)
+        measure(settings, "`report --sprint 2` +9 min", two, 9)
+        measure(settings, "sprint 2 re-run +12 min", two, 12)
+        measure(settings, "sprint 2 re-run +15 min", two, 15)
 
 
 def main() -> None:
