@@ -3,6 +3,8 @@
 Pure. The sprint page keeps a compact snapshot (the top of the ranking with its scores and inputs, the blocked
 rows, the zombies, the theme names), and the next report reads it back and compares: new items, scores that
 moved and why, newly blocked or unblocked, new themes, new zombies. Nothing is stored on the backlog rows.
+What a page records is bounded (`recorded`): a list longer than STATE_IDS is cut and marked so, and the next
+report then claims no "newly" line of that kind (it cannot tell new from unrecorded).
 """
 
 from __future__ import annotations
@@ -15,8 +17,12 @@ from scoring.models import Candidate
 from scoring.planner import SprintPlan, is_blocked
 from scoring.scales import fmt1
 from scoring.score import ScoreResult
+from scoring.summary import shown
 
 SNAPSHOT_ITEMS = 60  # the top of the ranking whose scores are compared (what a PM reads on the page)
+STATE_IDS = 100  # the most blocked rows, zombies and theme names a page records: its state block stays small
+CHANGE_LINES = 8  # the most "changed since" lines a page shows; the rest is one "…and M more" line
+LISTS = ("blocked", "zombies", "themes")
 FIRST_GROOMING = "First grooming: nothing to compare."
 INPUTS = ("Reach", "Impact", "Confidence", "Effort")
 
@@ -32,6 +38,29 @@ class Snapshot:
     blocked: frozenset[str] = frozenset()
     zombies: frozenset[str] = frozenset()
     themes: frozenset[str] = frozenset()
+    cut: frozenset[str] = frozenset()  # which of LISTS were recorded incompletely (longer than STATE_IDS)
+
+
+def recorded(snapshot: Snapshot) -> Snapshot:
+    """What a page records of `snapshot`: each list cut to its first STATE_IDS (sorted) and marked when cut."""
+    lists = {name: sorted(getattr(snapshot, name)) for name in LISTS}
+    cut = {name for name, values in lists.items() if len(values) > STATE_IDS} | set(snapshot.cut)
+    return Snapshot(
+        sprint=snapshot.sprint,
+        start=snapshot.start,
+        scores=snapshot.scores,
+        blocked=frozenset(lists["blocked"][:STATE_IDS]),
+        zombies=frozenset(lists["zombies"][:STATE_IDS]),
+        themes=frozenset(lists["themes"][:STATE_IDS]),
+        cut=frozenset(cut),
+    )
+
+
+def _newly(before: Snapshot, now: Snapshot, name: str) -> list[str]:
+    """Ids in `now`'s list `name` that `before`'s lacks; none when `before` recorded that list incompletely."""
+    if name in before.cut:
+        return []
+    return sorted(getattr(now, name) - getattr(before, name))
 
 
 def _inputs(c: Candidate) -> tuple[str, ...]:
@@ -95,11 +124,22 @@ def compare(before: Snapshot | None, now: Snapshot, candidates: Sequence[Candida
     ]
     lines = [f"New item: {name}." for name in new]
     lines += _score_lines(before, now, names)
-    lines += [f"Newly blocked: {names.get(i, i)}." for i in sorted(now.blocked - before.blocked)]
+    lines += [f"Newly blocked: {names.get(i, i)}." for i in _newly(before, now, "blocked")]
     lines += [f"Unblocked: {names.get(i, i)}." for i in sorted(before.blocked - now.blocked)]
-    lines += [f"New theme: {name}." for name in sorted(now.themes - before.themes)]
-    lines += [f"Became a zombie: {names.get(i, i)}." for i in sorted(now.zombies - before.zombies)]
-    return lines or [f"Nothing changed since sprint {before.sprint}'s grooming."]
+    lines += [f"New theme: {name}." for name in _newly(before, now, "themes")]
+    lines += [f"Became a zombie: {names.get(i, i)}." for i in _newly(before, now, "zombies")]
+    if not lines:
+        return [f"Nothing changed since sprint {before.sprint}'s grooming."]
+    return list(shown(lines, f"…and {{n}} more changes since sprint {before.sprint}'s grooming.", CHANGE_LINES))
 
 
-__all__ = ["FIRST_GROOMING", "Snapshot", "compare", "rounded", "take_snapshot"]
+__all__ = [
+    "CHANGE_LINES",
+    "FIRST_GROOMING",
+    "STATE_IDS",
+    "Snapshot",
+    "compare",
+    "recorded",
+    "rounded",
+    "take_snapshot",
+]

@@ -41,6 +41,8 @@ from service.notion.errors import (
 )
 from service.notion.errors import RetryableError as _RetryableError
 from service.notion.errors import error_from_response as _error_from
+from service.notion.page_cache import FILE_NAME as PAGE_CACHE_FILE
+from service.notion.page_cache import CachedPages, PageCache, PageView
 from service.notion.pages import MAX_BLOCKS_PER_REQUEST, Pages
 from service.notion.rows import (
     CREATED_ASCENDING,
@@ -99,6 +101,8 @@ class NotionGateway:
         self._database = Database(client, self.session, settings)
         self._pages = Pages(client, self.session)
         self._urls = UrlCache(settings.backlog_cache_dir / "page-urls.json")
+        self.page_cache = PageCache(settings.backlog_cache_dir / PAGE_CACHE_FILE)  # sprint pages: docs/sprint-page.md
+        self._cached_pages = CachedPages(self._pages, self.page_cache)
         self._rows = Rows(
             client,
             self.session,
@@ -268,6 +272,31 @@ class NotionGateway:
         """Make the page's content `blocks` (a report page regenerated in place), compared over the whole page:
         only what is missing is written, nothing when it matches already. True when something was written."""
         return self._pages.replace_children(page_id, blocks)
+
+    # --- sub-pages found by title prefix, through the page cache (a report re-run: one retrieve per page)
+
+    def open_child_page(self, parent_page_id: str, prefix: str) -> PageView | None:
+        """The live sub-page whose title starts with `prefix`, with its block texts (cached while current)."""
+        view = self._cached_pages.open(parent_page_id, prefix)
+        if view is not None and view.url:
+            self._urls.put(view.page_id, view.url)
+        return view
+
+    def relist_page(self, view: PageView) -> PageView:
+        """`view` with its blocks read now (when its texts came from the cache): before rewriting the page."""
+        return self._cached_pages.relist(view)
+
+    def create_child_page(
+        self, parent_page_id: str, prefix: str, title: str, blocks: list[JSON], *, icon: str | None = None
+    ) -> tuple[str, str]:
+        """`create_page`, remembering the page under `prefix` and what it holds; (id, url)."""
+        page_id, url = self._cached_pages.create(parent_page_id, prefix, title, blocks, icon=icon)
+        self._urls.put(page_id, url)
+        return page_id, url
+
+    def rewrite_page(self, view: PageView, blocks: list[JSON]) -> bool:
+        """`replace_children` against the blocks `view` holds (listed now when they came from the cache)."""
+        return self._cached_pages.rewrite(view, blocks)
 
 
 # Every name below was defined in this module before the split; grouped by the module that owns it now.

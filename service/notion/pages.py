@@ -114,6 +114,12 @@ class Pages:
         self, parent_page_id: str, title: str, blocks: list[JSON], *, icon: str | None = None
     ) -> tuple[str, str]:
         """Create a sub-page with content (more than 100 blocks are appended in chunks); (id, url)."""
+        page = self.create(parent_page_id, title, blocks, icon=icon)
+        return str(page["id"]), str(page.get("url", ""))
+
+    def create(self, parent_page_id: str, title: str, blocks: list[JSON], *, icon: str | None = None) -> JSON:
+        """`create_page`, answering Notion's page object. Its `last_edited_time` is None unless the page's content
+        was written by that one call (up to 100 blocks, no recovery), since any later write moves it on."""
         kwargs: JSON = {
             "parent": {"type": "page_id", "page_id": parent_page_id},
             "properties": {"title": {"title": encode_rich_text(title)}},
@@ -143,17 +149,19 @@ class Pages:
             self.replace_children(page_id, blocks)
         else:
             self.append(page_id, blocks[MAX_BLOCKS_PER_REQUEST:], existing=len(blocks[:MAX_BLOCKS_PER_REQUEST]))
-        return page_id, str(page.get("url", ""))
+        complete = not any(recovered) and len(blocks) <= MAX_BLOCKS_PER_REQUEST
+        return {**page, "last_edited_time": page.get("last_edited_time") if complete else None}
 
     def page_url(self, page_id: str) -> str:
         """The link a person opens (Notion's, or the sandbox's HTML view)."""
         return str(self.read(page_id).get("url", ""))
 
-    def replace_children(self, page_id: str, blocks: list[JSON]) -> bool:
+    def replace_children(self, page_id: str, blocks: list[JSON], current: Sequence[JSON] | None = None) -> bool:
         """Make the page's content `blocks`, checked over the whole page: nothing is written when it shows them
         already, only the missing tail is appended when it holds their beginning (an interrupted write), else the
-        content is deleted and written again. True when something was written."""
-        current = self.list_children(page_id)
+        content is deleted and written again. `current`: the page's blocks when just listed (else listed here).
+        True when something was written."""
+        current = self.list_children(page_id) if current is None else current
         have = [signature(block) for block in current]
         want = [signature(block) for block in blocks]
         if have == want:

@@ -4,7 +4,10 @@ Writes, idempotently:
 - the page "Sprint N — <start> to <end>" under the parent page: capacity math, the seed's sprint table (each item
   linked to its row), the stakeholder summary, risks and zombies, and a leadership-only toggle. Re-running for
   the same sprint finds the page by its "Sprint N —" title prefix and rewrites its content only when the content
-  changed (a fingerprint is kept in the page's first block), so a re-run with nothing new writes nothing;
+  changed (a fingerprint is kept in the page's first block), so a re-run with nothing new writes nothing. The
+  page and its block texts come through the page cache (one retrieve when nothing changed, docs/sprint-page.md);
+  before a rewrite the page is always listed, and a cached text that turns out stale is replaced by what the
+  page holds (an escalation logged by another process survives);
 - planned rows: Sprint = N, Status = Planned, where they differ; nothing else on the backlog.
 
 Ranks, tensions, trade-offs and "sprints waiting" (zombies) are computed here, at report time, from what each row
@@ -39,6 +42,7 @@ from scoring.trends import Cycle, dimension_trends, rising_lines, theme_trends
 from service.embedding import Embedder, EmbeddingUnavailableError, feedback_text
 from service.logging import get_logger
 from service.notion import NotionError, NotionGateway, Row
+from service.notion.page_cache import PageView
 from service.notion.pages import block_text
 from service.pipelines.mapping import row_to_candidate
 from service.pipelines.sprint_page import (
@@ -94,14 +98,15 @@ class ReportResult:
 
 
 # ------------------------------------------------------------------------------------------ the pipeline
-def _find_sprint_page(gateway: NotionGateway, parent: str, sprint: int) -> str | None:
-    return gateway.find_child_page(parent, prefix=f"Sprint {sprint} —")
+def _prefix(sprint: int) -> str:
+    """The title prefix a sprint's page is found by."""
+    return f"Sprint {sprint} —"
 
 
-def _page_fingerprint(texts: list[str], page: SprintPage) -> str | None:
+def _page_fingerprint(texts: Sequence[str], page: SprintPage) -> str | None:
     """The fingerprint the page's header callout carries (None for a page this service did not write, or whose
     blocks below the header are not the ones fingerprinted: a doubled or half-written page is rewritten)."""
-    if texts and FINGERPRINT_PREFIX in texts[0] and texts[1:] == [block_text(block) for block in page.blocks]:
+    if texts and FINGERPRINT_PREFIX in texts[0] and list(texts[1:]) == [block_text(block) for block in page.blocks]:
         return texts[0].split(FINGERPRINT_PREFIX, 1)[1].rstrip(")").strip()
     return None
 
@@ -224,10 +229,10 @@ def _previous_state(gateway: NotionGateway, parent: str, sprint: int) -> changes
     """The snapshot the previous sprint's page recorded (None for the first grooming)."""
     if sprint <= 1:
         return None
-    page_id = gateway.find_child_page(parent, prefix=f"Sprint {sprint - 1} —")
-    if page_id is None:
+    view = gateway.open_child_page(parent, _prefix(sprint - 1))
+    if view is None:
         return None
-    found = (load_state(text) for text in gateway.page_block_texts(page_id))
+    found = (load_state(text) for text in view.texts)
     return next((snap for snap in found if snap is not None), None)
 
 
@@ -239,12 +244,13 @@ def escalation_lines(texts: Sequence[str]) -> tuple[str, ...]:
     return tuple(t for t in after if t.strip() and t != NO_ESCALATIONS)
 
 
-def _story(gateway: NotionGateway, planned: Planned, policy: Policy, texts: list[str]) -> PageStory:
+def _story(gateway: NotionGateway, planned: Planned, policy: Policy) -> PageStory:
+    """What the page tells besides the plan (the escalation log is added from the page's own texts)."""
     rising, themes = _rising(planned, policy)
     now = changes.take_snapshot(planned.plan, planned.candidates, planned.scores, themes)
     before = _previous_state(gateway, gateway.parent_page_id(), planned.plan.sprint)
     lines = StoryLines(tuple(rising), tuple(changes.compare(before, now, planned.candidates)))
-    return PageStory(lines, dump_state(now), escalation_lines(texts))
+    return PageStory(lines, dump_state(now))
 
 
 @dataclass(frozen=True)
@@ -254,23 +260,42 @@ class _PageWrite:
     action: str  # created | updated | unchanged
 
 
-def _write_page(
-    gateway: NotionGateway, page: SprintPage, found: tuple[str | None, list[str]], *, dry_run: bool
-) -> _PageWrite:
-    """Create the sprint's page, or rewrite its content only when the fingerprint says it changed."""
-    parent = gateway.parent_page_id()
-    page_id, texts = found
-    if page_id is None:
+@dataclass(frozen=True)
+class _PageInput:
+    """What the page is rendered from: the plan, the story, how many rows were read."""
+
+    planned: Planned
+    policy: Policy
+    story: PageStory
+    candidates: int
+
+    def render(self, texts: Sequence[str]) -> SprintPage:
+        """The page, keeping the escalation log lines that `texts` (the page as it is) hold."""
+        story = replace(self.story, escalations=escalation_lines(texts))
+        return render_sprint_page(self.planned.plan, self.policy, candidates=self.candidates, story=story)
+
+
+def _write_page(gateway: NotionGateway, made: _PageInput, view: PageView | None, *, dry_run: bool) -> _PageWrite:
+    """Create the sprint's page, or rewrite its content only when the fingerprint says it changed. Before a
+    rewrite the page is listed (its texts may have come from the cache); the page is rendered from what it holds."""
+    page = made.render(view.texts if view else ())
+    if view is None:
         if dry_run:
             return _PageWrite(None, None, "created")
-        new_id, url = gateway.create_page(parent, page.title, page.content, icon="🗓️")
+        prefix = _prefix(made.planned.plan.sprint)
+        new_id, url = gateway.create_child_page(gateway.parent_page_id(), prefix, page.title, page.content, icon="🗓️")
         return _PageWrite(new_id, url, "created")
-    url = gateway.page_url(page_id)
-    if _page_fingerprint(texts, page) == page.fingerprint:
-        return _PageWrite(page_id, url, "unchanged")
+    url = view.url or gateway.page_url(view.page_id)
+    if _page_fingerprint(view.texts, page) == page.fingerprint:
+        return _PageWrite(view.page_id, url, "unchanged")
+    listed = gateway.relist_page(view)
+    if listed.texts != view.texts:  # the cached texts were stale: render from the page as it is
+        page = made.render(listed.texts)
+        if _page_fingerprint(listed.texts, page) == page.fingerprint:
+            return _PageWrite(view.page_id, url, "unchanged")
     if not dry_run:
-        gateway.replace_children(page_id, page.content)
-    return _PageWrite(page_id, url, "updated")
+        gateway.rewrite_page(listed, page.content)
+    return _PageWrite(view.page_id, url, "updated")
 
 
 def _write_rows(
@@ -308,11 +333,9 @@ def run_report(
     rows = dict(given) if given is not None else gateway.read_rows().rows  # incremental: docs/cost.md
     planned, updates = settled_plan(rows, policy, sprint, start)
     plan = planned.plan
-    page_id = _find_sprint_page(gateway, gateway.parent_page_id(), sprint)
-    texts = gateway.page_block_texts(page_id) if page_id else []
-    story = _story(gateway, planned, policy, texts)
-    page = render_sprint_page(plan, policy, candidates=len(rows), story=story)
-    wrote = _write_page(gateway, page, (page_id, texts), dry_run=dry_run)
+    view = gateway.open_child_page(gateway.parent_page_id(), _prefix(sprint))
+    story = _story(gateway, planned, policy)
+    wrote = _write_page(gateway, _PageInput(planned, policy, story, len(rows)), view, dry_run=dry_run)
     written, failed = _write_rows(gateway, rows, updates, sprint, dry_run=dry_run)
     result = ReportResult(
         plan=plan,

@@ -3,6 +3,10 @@
 Pure on purpose: the same plan gives the same blocks, so their fingerprint is stable and a re-run of
 `backlog report` with nothing new writes nothing. The fingerprint is shown in the page's first block (the header
 callout), which is not itself fingerprinted: the candidate count it shows does not change the plan.
+
+Its size does not grow with the backlog: every list shows at most `scoring.summary.SHOWN_LINES` lines and one
+"…and M more" line, and the recorded state is bounded (`scoring.changes.recorded`), so the whole page fits in
+one create call (100 top-level blocks) at any N. See docs/sprint-page.md.
 """
 
 from __future__ import annotations
@@ -15,11 +19,19 @@ from datetime import date
 from typing import Any
 
 from scoring.audiences import AUDIENCES, TITLES, StoryLines, audience_markdown
-from scoring.changes import FIRST_GROOMING, Snapshot, rounded
+from scoring.changes import FIRST_GROOMING, Snapshot, recorded, rounded
 from scoring.planner import PlanItem, SprintPlan
 from scoring.policy import Policy
 from scoring.scales import fmt1, num
-from scoring.summary import TENSIONS_HEADING, StakeholderSummary, build_summary, render_markdown
+from scoring.summary import (
+    TENSIONS_HEADING,
+    StakeholderSummary,
+    build_summary,
+    ops_bug_lines,
+    render_markdown,
+    tension_lines,
+    zombie_lines,
+)
 from service.notion.codecs import encode_rich_text
 
 FINGERPRINT_PREFIX = "backlog fingerprint "
@@ -103,7 +115,7 @@ def page_blocks(plan: SprintPlan, policy: Policy, story: PageStory = PageStory()
         *_plan_blocks(plan),
         *_capacity_blocks(plan),
         _block("heading_2", "Zombies: re-prioritize or kill"),
-        *_bullets([z.text for z in plan.zombies], empty="No item has waited 3+ sprints."),
+        *_bullets(zombie_lines(plan), empty="No item has waited 3+ sprints."),
         _leadership_toggle(plan, policy),
         *[_audience_toggle(plan, policy, name, story.lines) for name in AUDIENCES if name != "leadership"],
         *_state_blocks(story.state),
@@ -159,7 +171,7 @@ def _plan_blocks(plan: SprintPlan) -> list[Block]:
         blocks.append(_block("callout", plan.empty_reason, icon={"type": "emoji", "emoji": "⚠️"}))
     blocks.append(_table(plan))
     if plan.tensions:
-        blocks += [_block("heading_3", TENSIONS_HEADING.lstrip("# ")), *_bullets(plan.tensions)]
+        blocks += [_block("heading_3", TENSIONS_HEADING.lstrip("# ")), *_bullets(tension_lines(plan))]
     return blocks
 
 
@@ -173,7 +185,7 @@ def _capacity_blocks(plan: SprintPlan) -> list[Block]:
         blocks.append(_block("paragraph", plan.capacity_note))
     if plan.ops_bugs:
         blocks.append(_block("heading_3", "Bugs paid for by the bugs/ops share"))
-        blocks += _bullets([f"{c.severity or '?'} — {c.name}" for c in plan.ops_bugs])
+        blocks += _bullets(ops_bug_lines(plan))
     return blocks
 
 
@@ -227,7 +239,9 @@ def _item_cells(item: PlanItem) -> list[RichText]:
 
 # ------------------------------------------------------------------------------------------ the recorded state
 def dump_state(snapshot: Snapshot) -> str:
-    """One line of JSON (sorted keys: the same state gives the same text, so the page's fingerprint holds)."""
+    """One line of JSON (sorted keys: the same state gives the same text, so the page's fingerprint holds), of
+    what the page records (bounded lists, marked when cut)."""
+    snapshot = recorded(snapshot)
     body = {
         "sprint": snapshot.sprint,
         "start": snapshot.start.isoformat(),
@@ -235,6 +249,7 @@ def dump_state(snapshot: Snapshot) -> str:
         "blocked": sorted(snapshot.blocked),
         "zombies": sorted(snapshot.zombies),
         "themes": sorted(snapshot.themes),
+        "cut": sorted(snapshot.cut),
     }
     return STATE_PREFIX + json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
 
@@ -252,6 +267,7 @@ def load_state(text: str) -> Snapshot | None:
             blocked=frozenset(map(str, body["blocked"])),
             zombies=frozenset(map(str, body["zombies"])),
             themes=frozenset(map(str, body["themes"])),
+            cut=frozenset(map(str, body.get("cut", ()))),
         )
     except (ValueError, KeyError, TypeError, IndexError):
         return None

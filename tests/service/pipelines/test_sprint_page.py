@@ -10,12 +10,14 @@ from collections.abc import Sequence
 from datetime import date
 
 from scoring.audiences import StoryLines
-from scoring.changes import take_snapshot
+from scoring.changes import CHANGE_LINES, STATE_IDS, compare, take_snapshot
 from scoring.models import Candidate
 from scoring.planner import SprintPlan, plan_sprint
 from scoring.policy import Policy
 from scoring.score import score_backlog
-from service.notion.pages import block_text
+from scoring.summary import shown
+from service.notion.calls import blocks_in
+from service.notion.pages import MAX_BLOCKS_PER_REQUEST, block_text
 from service.pipelines.sprint_page import (
     ESCALATION_HEADING,
     FINGERPRINT_PREFIX,
@@ -146,3 +148,66 @@ def test_the_recorded_state_reads_back_as_it_was_written() -> None:
     assert back.themes == frozenset({"sso"})
     assert load_state("backlog grooming state {not json") is None
     assert load_state("Stakeholder summary") is None
+
+
+# ------------------------------------------------------------------------------------------ bounded at any size
+def big_backlog(n: int) -> list[Candidate]:
+    """`n` rows a year old (zombies), every tenth blocked, every seventh without Effort, every ninth a P1/P2 bug:
+    each list the page shows grows with `n` unless it is bounded."""
+    rows = []
+    for i in range(n):
+        kind = "Bug" if i % 9 == 0 else "Feature"
+        rows.append(
+            Candidate(
+                page_id=f"row-{i:05d}",
+                name=f"Request {i}",
+                type=kind,
+                severity=("P1" if i % 2 else "P2") if kind == "Bug" else None,
+                reach=str(1 + i % 10),
+                impact="2",
+                confidence="80%",
+                effort=None if i % 7 == 0 else "M",
+                blocked_by="vendor" if i % 10 == 0 else None,
+                first_seen=date(2025, 1, 1),
+                added=date(2025, 1, 1),
+            )
+        )
+    return rows
+
+
+def page_for(n: int) -> tuple[int, int, int]:
+    """(top-level blocks, every block, characters of the recorded state) of sprint 2's page over `n` rows."""
+    candidates = big_backlog(n)
+    scores = score_backlog(candidates, POLICY)
+    plan = plan_sprint(candidates, scores, POLICY, 2, START)
+    themes = tuple(f"theme {i}" for i in range(n // 10))
+    state = dump_state(take_snapshot(plan, candidates, scores, themes))
+    changes = tuple(f"Newly blocked: Request {i}." for i in range(n // 10))
+    story = PageStory(StoryLines((), shown(changes, "…and {n} more changes.", CHANGE_LINES)), state)
+    page = render_sprint_page(plan, POLICY, candidates=n, story=story)
+    assert len(plan.zombies) > n // 10  # the lists do grow with the backlog
+    assert len(plan.risks) > n // 10
+    return len(page.content), blocks_in(page.content), len(state)
+
+
+def test_the_page_has_the_same_number_of_blocks_at_300_and_3000_candidates() -> None:
+    small, large = page_for(300), page_for(3000)
+    assert small[:2] == large[:2]
+    assert large[0] <= MAX_BLOCKS_PER_REQUEST  # the whole page goes in the create call
+    assert large[2] < 40_000  # the state block: bounded lists, well under Notion's 100 x 2,000 characters
+
+
+def test_the_recorded_state_marks_cut_lists_and_claims_no_newly_lines_for_them() -> None:
+    candidates = big_backlog(3000)
+    scores = score_backlog(candidates, POLICY)
+    now = take_snapshot(plan_sprint(candidates, scores, POLICY, 2, START), candidates, scores)
+    back = load_state(dump_state(now))
+    assert back is not None
+    assert back.cut == frozenset({"blocked", "zombies"})
+    assert len(back.blocked) == len(back.zombies) == STATE_IDS
+    lines = compare(back, now, candidates)
+    assert not [line for line in lines if line.startswith(("Newly blocked", "Became a zombie", "Unblocked"))]
+    unblocked = next(iter(sorted(back.blocked)))
+    freed = [c.model_copy(update={"blocked_by": None}) if c.page_id == unblocked else c for c in candidates]
+    later = take_snapshot(plan_sprint(freed, score_backlog(freed, POLICY), POLICY, 2, START), freed, scores)
+    assert f"Unblocked: Request {int(unblocked.split('-')[1])}." in compare(back, later, freed)
