@@ -1115,7 +1115,24 @@ class Sandbox:
             doc["payload"] = payload
         self._touch(doc)
         self._store.update(object_id, doc)
+        if kind == "block":
+            self._touch_page_of(doc)
         return self.render_block(object_id)
+
+    def _touch_page_of(self, block: JSON) -> None:
+        """Editing, deleting or appending a block moves its page's last_edited_time, as on Notion."""
+        parent = block.get("parent") or {}
+        for _ in range(64):  # nesting depth guard
+            parent_id = parent.get("page_id") or parent.get("block_id")
+            found = self._store.get(str(parent_id)) if parent_id else None
+            if found is None:
+                return
+            kind, doc = found
+            if kind == "page":
+                self._touch(doc)
+                self._store.update(str(parent_id), doc)
+                return
+            parent = doc.get("parent") or {}
 
     def _delete_block(self, raw_id: str, body: JSON, params: dict[str, list[str]]) -> JSON:
         return self._update_block(raw_id, {"in_trash": True}, params)
@@ -1141,6 +1158,8 @@ class Sandbox:
         if found is not None:
             self._touch(found[1])
             self._store.update(object_id, found[1])
+            if found[0] == "block":
+                self._touch_page_of(found[1])
         return self._list([self.render_block(block_id) for block_id in created], None, "block")
 
     def _append_position(self, object_id: str, body: JSON) -> int | None:

@@ -532,6 +532,29 @@ def test_delete_block_archives_it(sandbox: Sandbox) -> None:
     assert ok(sandbox, "GET", path)["results"] == []
 
 
+def test_editing_deleting_or_nesting_a_block_moves_its_pages_last_edited_time(
+    sandbox: Sandbox, wall: FakeWallClock
+) -> None:
+    page = sandbox.root_page_id
+    path = f"/v1/blocks/{page}/children"
+    toggle = {"object": "block", "type": "toggle", "toggle": {"rich_text": [{"text": {"content": "t"}}]}}
+    block, parent = ok(sandbox, "PATCH", path, {"children": [paragraph("one"), toggle]})["results"]
+
+    def stamp() -> str:
+        return str(ok(sandbox, "GET", f"/v1/pages/{page}")["last_edited_time"])
+
+    seen = [stamp()]
+    for change in (
+        lambda: ok(sandbox, "PATCH", f"/v1/blocks/{block['id']}", {"paragraph": paragraph("two")["paragraph"]}),
+        lambda: ok(sandbox, "PATCH", f"/v1/blocks/{parent['id']}/children", {"children": [paragraph("inner")]}),
+        lambda: ok(sandbox, "DELETE", f"/v1/blocks/{block['id']}"),
+    ):
+        wall.now += timedelta(minutes=2)
+        change()
+        seen.append(stamp())
+    assert len(set(seen)) == 4  # each change moved the page's minute, as Notion does
+
+
 # --- search -----------------------------------------------------------------------------------------------------
 
 
