@@ -28,17 +28,29 @@ from service.logging import get_logger
 
 log = get_logger(__name__)
 
-FORMAT = "2"  # bump when the stored shape changes: an older file is then a full read, never a misread
+FORMAT = "3"  # bump when the stored shape changes: an older file is then a full read, never a misread
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     (
         "CREATE TABLE IF NOT EXISTS rows (page_id TEXT PRIMARY KEY, url TEXT NOT NULL, created_time TEXT NOT NULL,"
-        " last_edited_time TEXT NOT NULL, last_edited_by TEXT, row_values TEXT NOT NULL)"
+        " last_edited_time TEXT NOT NULL, last_edited_by TEXT, row_values TEXT NOT NULL, stored_at TEXT NOT NULL)"
     ),
     (
         "CREATE TABLE IF NOT EXISTS pending (token TEXT PRIMARY KEY, pid INTEGER NOT NULL, started TEXT NOT NULL,"
         " ended TEXT)"
     ),
+)
+
+
+_COLUMNS = "url, created_time, last_edited_time, last_edited_by, row_values, stored_at"
+_SET = ", ".join(f"{c} = excluded.{c}" for c in _COLUMNS.split(", "))
+# A write's answer is the row as of that write: it replaces what is there.
+_UPSERT_ANSWER = f"INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(page_id) DO UPDATE SET {_SET}"  # noqa: S608 - constant columns
+# A read's row replaces an older edit, or one of the same minute stored before the read began.
+_UPSERT_READ = (
+    f"INSERT INTO rows VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT(page_id) DO UPDATE SET {_SET} "  # noqa: S608
+    "WHERE excluded.last_edited_time > rows.last_edited_time"
+    " OR (excluded.last_edited_time = rows.last_edited_time AND rows.stored_at <= ?)"
 )
 
 
@@ -80,6 +92,7 @@ class CacheState:
     full_read_at: datetime | None
     editors: tuple[str, ...] = ()
     pending: tuple[PendingWrite, ...] = ()
+    recent: frozenset[str] = frozenset()  # rows stored since the previous read started (own writes among them)
 
 
 def _alive(pid: int) -> bool:
@@ -174,6 +187,10 @@ class RowCache:
             conn.execute("PRAGMA busy_timeout=30000")
             for statement in _SCHEMA:
                 conn.execute(statement)
+            columns = {row[1] for row in conn.execute("PRAGMA table_info(rows)")}
+            if "stored_at" not in columns:  # an older file: start it over (one full read)
+                conn.executescript("DROP TABLE rows; DELETE FROM meta;")
+                conn.execute(_SCHEMA[1])
             self._conn = conn
         return self._conn
 
@@ -200,14 +217,18 @@ class RowCache:
                 meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
                 if meta.get("format") != FORMAT or "full_read_at" not in meta:
                     return None
-                rows = {
-                    page_id: CachedRow(
+                rows: dict[str, CachedRow] = {}
+                since = meta.get("read_started", "~")  # "~" sorts after every timestamp: nothing is recent
+                recent: set[str] = set()
+                query = f"SELECT page_id, {_COLUMNS} FROM rows"  # noqa: S608 - constant columns
+                for page_id, url, created, edited, by, values, stored in conn.execute(query):
+                    rows[page_id] = CachedRow(
                         page_id, url, _stamp(created) or datetime.fromtimestamp(0, UTC),
                         _stamp(edited) or datetime.fromtimestamp(0, UTC), by,
                         {name: _decode(v) for name, v in json.loads(values).items()},
-                    )
-                    for page_id, url, created, edited, by, values in conn.execute("SELECT * FROM rows")
-                }  # fmt: skip
+                    )  # fmt: skip
+                    if stored > since:  # stored after the previous read began: not by that read
+                        recent.add(page_id)
                 pending = tuple(
                     PendingWrite(token, int(pid), _stamp(started) or datetime.fromtimestamp(0, UTC), _stamp(ended))
                     for token, pid, started, ended in conn.execute("SELECT token, pid, started, ended FROM pending")
@@ -218,7 +239,9 @@ class RowCache:
             log.warning("cache.unreadable", path=str(self.path), error=str(exc), next="one full read")
             return None
         editors = tuple(json.loads(meta.get("editors", "[]")))
-        return CacheState(rows, _stamp(meta.get("watermark")), _stamp(meta.get("full_read_at")), editors, pending)
+        return CacheState(
+            rows, _stamp(meta.get("watermark")), _stamp(meta.get("full_read_at")), editors, pending, frozenset(recent)
+        )
 
     def load_pending(self) -> tuple[PendingWrite, ...]:
         """The pending marks alone (a full read settles the ones it covers, whatever else the file holds)."""
@@ -244,26 +267,37 @@ class RowCache:
         replace: bool = False,
         settled: Iterable[str] = (),
         editor: str | None = None,
+        read_started: datetime | None = None,
     ) -> bool:
-        """Write changed rows (and drop `removed`) in one transaction; `replace` empties the table first (a full
-        read); `settled` pending marks go in the same transaction, and `editor` joins the editors whose writes
-        come from answers. A failure is logged, never raised (False): the next run reads more, nothing else."""
-        meta: Mapping[str, datetime | None] = {"watermark": watermark, "full_read_at": full_read_at}
+        """Write rows (and drop `removed`) in one transaction. Rows a read returned (`read_started`: when it began)
+        never replace a newer one: a write's answer stored while the read ran stays (its minute may be the same).
+        `replace` (a full read) drops the rows stored before the read began first. `settled` pending marks go in
+        the same transaction; `editor` joins the editors whose writes come from answers. A failure is logged,
+        never raised (False): the next run reads more, nothing else."""
+        meta: Mapping[str, datetime | None] = {
+            "watermark": watermark,
+            "full_read_at": full_read_at,
+            "read_started": read_started,
+        }
+        now = datetime.now(UTC).isoformat()
         try:
             with self._lock:
                 conn = self._connect()
                 conn.execute("BEGIN IMMEDIATE")
                 try:
                     if replace:
-                        conn.execute("DELETE FROM rows")
+                        started = read_started.isoformat() if read_started else "~"
+                        conn.execute("DELETE FROM rows WHERE stored_at < ?", (started,))
                     conn.executemany("DELETE FROM rows WHERE page_id = ?", [(page_id,) for page_id in removed])
                     conn.executemany(
-                        "INSERT OR REPLACE INTO rows VALUES (?, ?, ?, ?, ?, ?)",
+                        _UPSERT_READ if read_started else _UPSERT_ANSWER,
                         [
                             (
                                 r.page_id, r.url, r.created_time.isoformat(), r.last_edited_time.isoformat(),
                                 r.last_edited_by,
                                 json.dumps({k: _encode(v) for k, v in r.values.items()}, default=str),
+                                read_started.isoformat() if read_started else now,  # a read's rows: as of its start
+                                *((read_started.isoformat(),) if read_started else ()),
                             )
                             for r in rows
                         ],

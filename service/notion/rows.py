@@ -217,9 +217,9 @@ class Rows:
             pending = loaded.pending if loaded is not None else (cache.load_pending() if cache else ())
             rows = list(self.iter_rows())
             result = RowsRead({r.page_id: r for r in rows}, rows, True)
-            self._store(result, rows, previous=None, full_read_at=now)
+            self._store(result, rows, previous=None, full_read_at=now, read_started=now)
         else:
-            result = self._incremental(state)
+            result = self._incremental(state, now)
             pending = state.pending
         if cache is not None:
             cache.settle(p.token for p in pending if p.covered_by(now))
@@ -230,7 +230,7 @@ class Rows:
         self._snapshot = dict(ordered)
         return RowsRead(ordered, result.changed, result.full)
 
-    def _incremental(self, state: CacheState) -> RowsRead:
+    def _incremental(self, state: CacheState, started: datetime) -> RowsRead:
         """The rows edited since the watermark, merged into the cached ones. `changed`: the rows the read shows
         edited, and the rows written after the watermark whose answers the cache holds (healing looks at both)."""
         assert state.watermark is not None
@@ -242,10 +242,10 @@ class Rows:
         merged = {**cached, **{r.page_id: r for r in delta}}
         read_ids = {r.page_id for r in delta}
         changed = [r for r in delta if cached.get(r.page_id) != r] + [
-            r for r in cached.values() if r.page_id not in read_ids and r.last_edited_time > state.watermark
-        ]  # the second part: rows this service wrote since (their answers are in the file, not in the read)
+            r for page_id, r in cached.items() if page_id in state.recent and page_id not in read_ids
+        ]  # the second part: rows stored since the previous read (own writes: their answers, not the read)
         result = RowsRead(merged, changed, False)
-        self._store(result, delta, previous=state.watermark, full_read_at=state.full_read_at)
+        self._store(result, delta, previous=state.watermark, full_read_at=state.full_read_at, read_started=started)
         log.info("notion.rows_delta", read=len(delta), own_edits_skipped=skip is not None)
         return result
 
@@ -271,14 +271,20 @@ class Rows:
         self._cache.save((), editor=editor)
         return (editor,)
 
-    def _store(self, result: RowsRead, read: list[Row], *, previous: datetime | None, full_read_at: Any) -> None:
+    def _store(
+        self, result: RowsRead, read: list[Row], *, previous: datetime | None, full_read_at: Any, read_started: datetime
+    ) -> None:
         if self._cache is None:
             return
         newest = max((r.last_edited_time for r in read), default=previous)
         if result.full and newest is None:
             newest = EPOCH  # an empty database: the next read asks for every edit (not Notion's clock vs ours)
         self._cache.save(
-            (CachedRow(**vars(r)) for r in read), watermark=newest, full_read_at=full_read_at, replace=result.full
+            (CachedRow(**vars(r)) for r in read),
+            watermark=newest,
+            full_read_at=full_read_at,
+            replace=result.full,
+            read_started=read_started,
         )
 
     def snapshot(self) -> dict[str, Row] | None:

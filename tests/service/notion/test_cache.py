@@ -217,3 +217,27 @@ def test_without_a_warm_cache_nothing_is_cached_for_the_database(
     assert first > sum(second.values())
     # no search, no schema read: both came from the cache; users.me once (no own write has shown the bot's id)
     assert second == {"data_sources.query": 1, "users.me": 1}
+
+
+def test_a_full_read_keeps_the_answers_of_writes_made_while_it_ran(tmp_path: Path) -> None:
+    cache = RowCache(tmp_path / "rows.sqlite3")
+    cache.save([cached("old", Name="old")], watermark=T, full_read_at=T, replace=True, read_started=T)
+    read_started = datetime.now(UTC)  # a second process's full read begins...
+    cache.save([cached("new", Name="created by a write")])  # ...a write's answer lands while it runs...
+    cache.save([cached("old", Name="written by a write")])  # (the same minute as what the read will show)
+    cache.save([cached("old", Name="stale: read before that write")], replace=True, read_started=read_started)
+    state = cache.load()
+    assert state is not None
+    assert state.rows["new"].values == {"Name": "created by a write"}  # not dropped by the replace
+    assert state.rows["old"].values == {"Name": "written by a write"}  # not overwritten by the older read
+    assert state.recent == frozenset({"new", "old"})  # stored by writes after that read began: the next one's news
+
+
+def test_rows_stored_by_writes_after_a_read_are_what_the_next_read_reports_changed(tmp_path: Path) -> None:
+    cache = RowCache(tmp_path / "rows.sqlite3")
+    started = datetime.now(UTC)
+    cache.save([cached("p1"), cached("p2")], watermark=T, full_read_at=T, replace=True, read_started=started)
+    cache.save([cached("p2", Name="a copy made by another process")])
+    state = cache.load()
+    assert state is not None
+    assert state.recent == frozenset({"p2"})  # healing looks at it, though no read returned it
