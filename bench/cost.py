@@ -398,7 +398,7 @@ def _serve(tmp: Path, rate: float, sandbox: Path | None = None) -> tuple[subproc
     process = subprocess.Popen(  # noqa: S603 - our own `backlog` next to this interpreter
         command, env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 180  # a 10,000-row file takes a while to open on a loaded host
     while time.monotonic() < deadline:
         try:
             httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
@@ -406,7 +406,7 @@ def _serve(tmp: Path, rate: float, sandbox: Path | None = None) -> tuple[subproc
         except httpx.TransportError:
             time.sleep(0.1)
     process.terminate()
-    raise SystemExit(f"`backlog sandbox --port {port}` did not answer in 30 s")
+    raise SystemExit(f"`backlog sandbox --port {port}` did not answer in 180 s")
 
 
 def real_rate(calls: int, rate: float = 3.0) -> None:
