@@ -401,7 +401,9 @@ def _serve(tmp: Path, rate: float, sandbox: Path | None = None) -> tuple[subproc
     deadline = time.monotonic() + 180  # a 10,000-row file takes a while to open on a loaded host
     while time.monotonic() < deadline:
         try:
-            httpx.get(f"http://127.0.0.1:{port}/", timeout=1)
+            # the API, not the HTML view (which renders the whole workspace: slow at 10,000 rows)
+            headers = {"Authorization": f"Bearer {SANDBOX_TOKEN}", "Notion-Version": "2025-09-03"}
+            httpx.get(f"http://127.0.0.1:{port}/v1/users/me", headers=headers, timeout=5)
             return process, f"http://127.0.0.1:{port}"
         except httpx.TransportError:
             time.sleep(0.1)
