@@ -78,11 +78,28 @@ def group_by_meaning(
     return sorted((g for g in groups.values() if len(g) >= min_size), key=lambda g: g[0])
 
 
-def theme_name(members: Iterable[ThemeItem], all_items: Sequence[ThemeItem] = (), count: int = 3) -> str:
-    """The words most members share, rarer words first among equals: "barge-in / interrupt / playback"."""
+def document_frequency(items: Iterable[ThemeItem]) -> tuple[Counter[str], int]:
+    """How many items hold each term, and how many items: counted once for all of a run's theme names."""
+    df: Counter[str] = Counter()
+    total = 0
+    for item in items:
+        df.update(item.terms)
+        total += 1
+    return df, total
+
+
+def theme_name(
+    members: Iterable[ThemeItem],
+    all_items: Sequence[ThemeItem] = (),
+    count: int = 3,
+    *,
+    frequency: tuple[Counter[str], int] | None = None,
+) -> str:
+    """The words most members share, rarer words first among equals: "barge-in / interrupt / playback".
+    `frequency`: `document_frequency(all_items)`, when many themes of one run are named (linear, not themes x N)."""
     members = list(members)
-    df = Counter(t for item in (all_items or members) for t in item.terms)
-    total = max(len(all_items or members), 1)
+    df, total = frequency or document_frequency(all_items or members)
+    total = max(total, 1)
     shared = Counter(t for item in members for t in item.terms)
     floor = 2 if len(members) > 1 else 1
 
@@ -136,12 +153,13 @@ def assign_themes(
     for item_id, theme_id in moved.items():
         members.setdefault(theme_id, set()).add(item_id)
     by_id = {item.id: item for item in items}
+    frequency = document_frequency(items)
     themes = []
     for theme_id, ids in members.items():
         known = sorted(i for i in ids if i in by_id)
         if not known:
             continue
-        name = previous.names.get(theme_id) or theme_name([by_id[i] for i in known], items)
+        name = previous.names.get(theme_id) or theme_name([by_id[i] for i in known], items, frequency=frequency)
         themes.append(Theme(theme_id, name, tuple(known)))
     return sorted(themes, key=lambda t: (-len(t.members), t.id))
 

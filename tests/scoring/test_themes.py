@@ -12,6 +12,7 @@ from scoring.themes import (
     Theme,
     ThemeItem,
     assign_themes,
+    document_frequency,
     group_by_meaning,
     theme_name,
     theme_stats,
@@ -115,3 +116,10 @@ def test_stats_count_customers_segments_sources_votes_and_dates() -> None:
     assert stats.segments == ("Enterprise", "SMB")
     assert stats.sources == ("Gong", "Zendesk")
     assert (stats.first_seen, stats.last_seen) == (DAY, DAY.replace(day=9))
+
+
+def test_a_run_counts_document_frequency_once_for_every_theme_name() -> None:
+    frequency = document_frequency(ITEMS)
+    assert frequency[1] == len(ITEMS)
+    for members in (BARGE, SPANISH, ITEMS[:1]):
+        assert theme_name(members, ITEMS, frequency=frequency) == theme_name(members, ITEMS)
