@@ -123,6 +123,7 @@ class NeighbourIndex:
         self._raw = np.zeros((0, dim), dtype=np.float32)
         self._terms: list[frozenset[str]] = []
         self._df: Counter[str] = Counter()
+        self._weights: dict[str, float] = {}  # term -> squared idf at the current size
         self._mean = np.zeros(dim, dtype=np.float32)
         self._unit = np.zeros((0, dim), dtype=np.float32)
         self._own_cos = np.zeros((0, config.neighbourhood), dtype=np.float32)
@@ -140,13 +141,20 @@ class NeighbourIndex:
         n = len(self._terms)
         return math.log((1 + n) / (1 + self._df.get(term, 0))) + 1.0
 
-    def lexical_cosine(self, a: frozenset[str], b: frozenset[str], weights: dict[str, float] | None = None) -> float:
-        """TF-IDF cosine of two term sets; `weights` (squared idf) saves recomputing them over a whole rebuild."""
-        w = weights if weights is not None else {t: self.idf(t) ** 2 for t in a | b}
-        shared = sum(w[t] for t in a & b)
-        if not shared:
+    def _weight(self, term: str) -> float:
+        """Squared idf, remembered until the next row is indexed (a query scores one term set against k others)."""
+        weight = self._weights.get(term)
+        if weight is None:
+            weight = self._weights[term] = self.idf(term) ** 2
+        return weight
+
+    def lexical_cosine(self, a: frozenset[str], b: frozenset[str]) -> float:
+        """TF-IDF cosine of two term sets (binary term frequency)."""
+        common = a & b
+        if not common:
             return 0.0
-        return shared / math.sqrt(sum(w[t] for t in a) * sum(w[t] for t in b))
+        w = self._weight
+        return sum(w(t) for t in common) / math.sqrt(sum(w(t) for t in a) * sum(w(t) for t in b))
 
     def _append(self, raw: Matrix, unit: Matrix, own_cos: Matrix, own_lex: Matrix) -> None:
         """Append rows to the four per-row arrays, growing their capacity by doubling (amortised O(1) a row)."""
@@ -173,6 +181,7 @@ class NeighbourIndex:
         for terms in term_sets:
             self._terms.append(terms)
             self._df.update(terms)
+        self._weights.clear()
         self._rebuild()
 
     def _rebuild(self) -> None:
@@ -288,6 +297,7 @@ class NeighbourIndex:
         self._known[n] = True
         self._terms.append(terms)
         self._df.update(terms)
+        self._weights.clear()
         if len(self._terms) >= max(16, REBUILD_GROWTH * self._built):
             self._rebuild()
         return n
@@ -298,9 +308,10 @@ class NeighbourIndex:
 
 
 def _push(top: npt.NDArray[np.float32], value: float) -> npt.NDArray[np.float32]:
-    """`top` (best first, NaN = empty slot) with `value` inserted if it belongs there."""
-    values = np.append(top[~np.isnan(top)], value)
-    best = np.sort(values)[::-1][: len(top)]
+    """`top` (best first, NaN = empty slot) with `value` inserted if it belongs there (in plain floats: numpy's
+    per-call cost dominated on five values)."""
+    kept = [v for v in top.tolist() if not math.isnan(v)]
+    best = sorted([*kept, value], reverse=True)[: len(top)]
     out = np.full(len(top), np.nan, dtype=np.float32)
     out[: len(best)] = best
     return out
