@@ -142,7 +142,7 @@ def run_one(n: int, *, profile: bool, memory: bool) -> dict[str, Any]:
         gateway = NotionGateway.from_settings(settings)
         gateway.init_database()
         if memory:
-            tracemalloc.start(8)
+            tracemalloc.start(1)
         phases = [_phase("first sync", lambda: run_sync(settings, gateway, policy), profile)]
         if memory:
             phases[0]["memory"] = _held(tracemalloc.take_snapshot(), tracemalloc.get_traced_memory()[1])

@@ -19,7 +19,9 @@ import numpy.typing as npt
 
 MODEL = "l2_supercat"  # WordLlama's bundled model: 256 dimensions, 16 MB of safetensors in the wheel
 DIM = 256
-BATCH = 512
+# Texts per model call: the model pads a call's texts to its longest and holds texts x tokens x 256 float32 twice,
+# so 512 texts of ~100 tokens took ~110 MB for a moment (and glibc kept it); 64 take ~14 MB and run as fast.
+BATCH = 64
 EXCERPT_CHARS = 400  # the Excerpt property's length: title + excerpt is what every row has
 
 

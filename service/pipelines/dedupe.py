@@ -84,7 +84,7 @@ class DuplicateFinder:
 
     def expect(self, rows: Iterable[tuple[str, str]]) -> None:
         """The (title, excerpt) of rows about to be matched and added, in order: the next time the model runs, it
-        embeds them in the same batch (one call per BATCH rows instead of one per row; same vectors)."""
+        embeds them too (one run for many rows instead of one per row; a text's vector is the same either way)."""
         self._expected.extend(feedback_text(title, excerpt) for title, excerpt in rows if title.strip())
 
     def _vectors(self, embedder: Embedder, texts: Sequence[str]) -> list[Vector]:

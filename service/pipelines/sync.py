@@ -31,7 +31,6 @@ from connectors.registry import CONNECTORS
 from connectors.signal import RowProblem, Signal, SourceName
 from connectors.zendesk import ZendeskConnector
 from scoring.policy import Policy
-from service.embedding import BATCH
 from service.logging import get_logger
 from service.notion import NotionGateway, Row, RowWrite, UpsertResult
 from service.notion.errors import NotionBlockLimitError
@@ -46,7 +45,7 @@ log = get_logger(__name__)
 
 Emit = Callable[[str, dict[str, Any]], None]  # (kind, data) for a progress display
 Read = tuple[list[Signal], Exception | None]
-LOOKAHEAD = BATCH  # signals mapped at a time: their new rows' texts go to the duplicate finder's next batch
+LOOKAHEAD = 512  # signals mapped at a time: their new rows' texts go to the duplicate finder's next batch
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)  # a cursor before it is no cursor: read everything (never an overflow)
 
 
