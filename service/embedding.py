@@ -64,7 +64,22 @@ def _load_bundled() -> _Inference:
                 f"WordLlama's bundled model files are missing under {package_dir} ({exc}); "
                 "reinstall the wheel: `pip install --force-reinstall wordllama`."
             ) from exc
+    _keep_half(model)
     return model
+
+
+def _keep_half(model: _Inference) -> None:
+    """Keep the weights in float16, as the wheel ships them (16 MB instead of the 32 MB float32 copy WordLlama
+    makes): a token's float16 value widens to float32 exactly, and pooling multiplies by a float32 mask and sums in
+    float32, so every vector is the same. Only when each weight round-trips exactly (checked by blocks)."""
+    weights = getattr(model, "embedding", None)
+    if not isinstance(weights, np.ndarray) or weights.dtype != np.float32 or weights.ndim != 2:
+        return
+    half = weights.astype(np.float16)
+    for start in range(0, len(weights), 4096):
+        if not np.array_equal(half[start : start + 4096].astype(np.float32), weights[start : start + 4096]):
+            return
+    model.embedding = half  # type: ignore[attr-defined]
 
 
 def feedback_text(title: str, excerpt: str = "") -> str:
