@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, utils
 
-from scoring.similarity import STOPWORDS, Indices, MatchConfig, Matrix, content_terms, unit_rows
+from scoring.similarity import STOPWORDS, Indices, MatchConfig, Matrix, content_terms
 
 MIN_WORDS = 3  # "Bug" or "Latency" alone would match half the backlog
 LEXICAL_CANDIDATES = 20  # titles sharing the most rare words, scored by token-set ratio
@@ -157,22 +157,27 @@ class NeighbourIndex:
         return sum(w(t) for t in common) / math.sqrt(sum(w(t) for t in a) * sum(w(t) for t in b))
 
     def _append(self, raw: Matrix, unit: Matrix, own_cos: Matrix, own_lex: Matrix) -> None:
-        """Append rows to the four per-row arrays, growing their capacity by a quarter (amortised O(1) a row;
-        doubling left up to half of the two n x 256 arrays unused, ~16 MB at 10,000 rows, and needed 3x for a
-        moment)."""
+        """Append rows to the four per-row arrays; past the reserved room, grow it by a quarter (amortised O(1) a
+        row; doubling left up to half of the two n x 256 arrays unused, ~16 MB at 10,000 rows)."""
         n, extra = len(self._terms), len(raw)
         if n + extra > len(self._raw):
-            size = max(len(self._raw) + len(self._raw) // 4, n + extra, 64)
-            for name in ("_raw", "_unit", "_own_cos", "_own_lex"):
-                old = getattr(self, name)
-                grown = np.full((size, old.shape[1]), np.nan, dtype=np.float32)
-                grown[:n] = old[:n]
-                setattr(self, name, grown)
-            known = np.zeros(size, dtype=bool)
-            known[:n] = self._known[:n]
-            self._known = known
+            self.reserve(max(len(self._raw) + len(self._raw) // 4, n + extra, 64))
         self._raw[n : n + extra], self._unit[n : n + extra] = raw, unit
         self._own_cos[n : n + extra], self._own_lex[n : n + extra] = own_cos, own_lex
+
+    def reserve(self, rows: int) -> None:
+        """Room for `rows` rows in all (sync knows how many it will create: sized once, no copy on the way)."""
+        n = len(self._terms)
+        if rows <= len(self._raw):
+            return
+        for name in ("_raw", "_unit", "_own_cos", "_own_lex"):
+            old = getattr(self, name)
+            grown = np.full((rows, old.shape[1]), np.nan, dtype=np.float32)
+            grown[:n] = old[:n]
+            setattr(self, name, grown)
+        known = np.zeros(rows, dtype=bool)
+        known[:n] = self._known[:n]
+        self._known = known
 
     def extend(self, vectors: npt.ArrayLike, term_sets: Sequence[frozenset[str]]) -> None:
         """Index vectors in one batch (the backlog that exists before a sync) and refresh the neighbourhoods;
@@ -191,7 +196,10 @@ class NeighbourIndex:
         n = len(self._terms)
         raw = self._raw[:n]
         self._mean = raw.mean(axis=0) if n > 1 else np.zeros(raw.shape[1], dtype=np.float32)
-        self._unit[:n] = unit_rows(raw)
+        for start in range(0, n, BLOCK):  # `unit_rows(raw)` by blocks: no n x 256 temporaries
+            block = raw[start : start + BLOCK] - self._mean
+            norms = np.linalg.norm(block, axis=1, keepdims=True)
+            self._unit[start : start + len(block)] = block / np.maximum(norms, 1e-12)
         self._known = np.zeros(len(self._raw), dtype=bool)
         self._built = n
         self._epoch += 1

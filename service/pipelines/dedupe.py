@@ -82,6 +82,10 @@ class DuplicateFinder:
         else:
             self._pending.append(text)
 
+    def reserve(self, new_rows: int) -> None:
+        """Room in the index for `new_rows` more rows than it knows (sync creates them one by one)."""
+        self.index.reserve(len(self._ids) + new_rows)
+
     def expect(self, rows: Iterable[tuple[str, str]]) -> None:
         """The (title, excerpt) of rows about to be matched and added, in order: the next time the model runs, it
         embeds them too (one run for many rows instead of one per row; a text's vector is the same either way)."""

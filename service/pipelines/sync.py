@@ -371,6 +371,7 @@ def _write_source(report: SourceReport, signals: list[Signal], writer: _Writer) 
     ordered = sorted(signals, key=lambda s: s.updated_at)
     _look_up(writer, [s.source_key for s in ordered])
     new_total = sum(1 for s in ordered if s.source_key not in writer.existing)
+    writer.dupes.reserve(new_total)
     created = 0
     for start in range(0, len(ordered), LOOKAHEAD):
         chunk = ordered[start : start + LOOKAHEAD]

@@ -123,3 +123,15 @@ def test_idf_weights_follow_the_index_as_rows_arrive() -> None:
     assert after != before
     weights = {t: index.idf(t) ** 2 for t in ("sso", "okta")}
     assert after == pytest.approx(weights["sso"] / ((weights["sso"] + weights["okta"]) * weights["sso"]) ** 0.5)
+
+
+def test_reserved_room_is_used_without_copies_and_the_rebuild_by_blocks_gives_unit_rows() -> None:
+    vectors = np.random.default_rng(7).normal(size=(BLOCK + 40, 8)).astype(np.float32)
+    index = NeighbourIndex(8, CONFIG)
+    index.reserve(len(vectors) + 5)
+    buffer = index._raw
+    index.extend(vectors[:-1], [frozenset({f"t{i}"}) for i in range(len(vectors) - 1)])
+    index.add(vectors[-1], frozenset({"last"}))
+    assert index._raw is buffer  # sized once
+    index._rebuild()
+    assert np.array_equal(index._unit[: len(vectors)], unit_rows(vectors))
