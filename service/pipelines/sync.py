@@ -329,7 +329,9 @@ def _read_and_write(
             signals, error = future.result()
             report = reports[name]
             _record_read(report, connector, error, kept=len(signals))
-            _write_source(report, _latest_per_key(signals), writer)
+            latest = _latest_per_key(signals)
+            signals.clear()  # the future holds this list too: the signals go as they are written
+            _write_source(report, latest, writer)
             writer.emit("source_done", {"source": name, "report": report})
 
 
@@ -365,16 +367,19 @@ def _log_problem(problem: RowProblem) -> None:
 
 def _write_source(report: SourceReport, signals: list[Signal], writer: _Writer) -> None:
     """Upsert one source's signals in cursor order (oldest first), so that a kill at any point leaves nothing
-    unwritten behind the newest Last Seen; new rows one by one (to link duplicates among them)."""
+    unwritten behind the newest Last Seen; new rows one by one (to link duplicates among them). Takes `signals`
+    over: each leaves memory once written (at 10,000 items they held ~15 MB to the end)."""
     calls_before = writer.gateway.calls.total
     report.fetched = len(signals)
-    ordered = sorted(signals, key=lambda s: s.updated_at)
-    _look_up(writer, [s.source_key for s in ordered])
-    new_total = sum(1 for s in ordered if s.source_key not in writer.existing)
+    todo = sorted(signals, key=lambda s: s.updated_at)
+    signals.clear()
+    _look_up(writer, [s.source_key for s in todo])
+    new_total = sum(1 for s in todo if s.source_key not in writer.existing)
     writer.dupes.reserve(new_total)
+    todo.reverse()  # oldest last: taken off the end in cursor order
     created = 0
-    for start in range(0, len(ordered), LOOKAHEAD):
-        chunk = ordered[start : start + LOOKAHEAD]
+    while todo:
+        chunk = [todo.pop() for _ in range(min(LOOKAHEAD, len(todo)))]
         writes = [signal_to_write(signal, writer.policy, scrub=writer.scrub) for signal in chunk]
         writer.dupes.expect(_texts(w) for w in writes if w.source_key not in writer.existing)
         for signal, write in zip(chunk, writes, strict=True):
