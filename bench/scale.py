@@ -126,17 +126,20 @@ def run_one(n: int, *, profile: bool, memory: bool) -> dict[str, Any]:
     random.seed(n)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
+        files = {"sandbox": "sandbox.sqlite3", "cache_dir": "cache", "lock": "run.lock", "export": "github.json"}
+        paths = {key: tmp / name for key, name in files.items()}
         settings = Settings(
-            backlog_sandbox_path=tmp / "sandbox.sqlite3",
-            backlog_cache_dir=tmp / "cache",
-            backlog_lock_path=tmp / "run.lock",
             backlog_config=DEMO_CONFIG,
-            github_export_path=tmp / "github.json",
+            backlog_sandbox_path=paths["sandbox"],
+            backlog_cache_dir=paths["cache_dir"],
+            backlog_lock_path=paths["lock"],
+            github_export_path=paths["export"],
         )
         policy = load_policy(DEMO_CONFIG, explicit=True)
-        export = FeedbackExport(tmp / "github.json", datetime.now(UTC).replace(microsecond=0))
+        export = FeedbackExport(paths["export"], datetime.now(UTC).replace(microsecond=0))
+        oldest = export.now - timedelta(days=2) - STEP * n
         for number in range(1, n + 1):
-            export.add(number, export.now - timedelta(days=2) - STEP * (n - number))
+            export.add(number, oldest + STEP * number)  # cost.py's dates: 3 h apart, newest two days ago
         export.write()
         export.items.clear()  # the file is what the sync reads; the bench's copy is not the pipeline's memory
         gateway = NotionGateway.from_settings(settings)
