@@ -7,6 +7,8 @@
 4. Duplicates by meaning and themes on tests/fixtures/dedupe_eval.jsonl (bench/dedupe_eval.py).
 5. `bench/cost.py`: Notion calls per scenario against the floor at N = 1,000 and 10,000 (issue 12);
    `BENCH_QUICK=1` runs it at N = 1,000 only.
+6. `bench/scale.py`: in-process wall time and peak RSS of a first sync and score at N = 1k, 2k, 5k, 10k against
+   the linear floor (issue 12); `BENCH_QUICK=1` runs 1k and 2k.
 """
 
 from __future__ import annotations
@@ -118,6 +120,7 @@ def main() -> None:
     subprocess.run([sys.executable, str(ROOT / "bench" / "dedupe_eval.py")], check=True)  # noqa: S603  (our own script)
     quick = ["--quick"] if os.environ.get("BENCH_QUICK") else []
     subprocess.run([sys.executable, str(ROOT / "bench" / "cost.py"), *quick], check=False)  # noqa: S603 - ours
+    subprocess.run([sys.executable, str(ROOT / "bench" / "scale.py"), *quick], check=False)  # noqa: S603 - ours
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 from rapidfuzz import fuzz, utils
 
-from scoring.similarity import STOPWORDS, Indices, MatchConfig, Matrix, content_terms, unit_rows
+from scoring.similarity import STOPWORDS, Indices, MatchConfig, Matrix, content_terms
 
 MIN_WORDS = 3  # "Bug" or "Latency" alone would match half the backlog
 LEXICAL_CANDIDATES = 20  # titles sharing the most rare words, scored by token-set ratio
@@ -29,6 +29,7 @@ COMMON_SHARE = 0.05  # a word in more than this share of titles (and > 50 of the
 # and no link by meaning until the index is large enough to tell an item's usual neighbours (min_semantic).
 STREAM_CONFIG = MatchConfig(margin=0.10, min_cosine=0.40)
 REBUILD_GROWTH = 2.0  # re-centre and refresh neighbourhoods when the index doubled since the last build
+BLOCK = 512  # index rows per matrix-vector product (see `_dot`)
 
 
 @dataclass(frozen=True)
@@ -48,6 +49,20 @@ class Match:
         else:
             head = f"similar by meaning {self.cosine or 0.0:.2f} (margin {self.score:+.2f})"
         return f"{head}; shared ask: {', '.join(self.shared)}" if self.shared else f"{head}; reworded ask"
+
+
+@dataclass(frozen=True)
+class _Probe:
+    """One vector's products with the index as it was (`rows` rows, centring `epoch`): what `add` needs too."""
+
+    vector: object
+    terms: frozenset[str]
+    rows: int
+    epoch: int
+    unit: Matrix
+    sims: Matrix
+    cols: Indices
+    lex: npt.NDArray[np.float32]
 
 
 def title_words(title: str) -> list[str]:
@@ -80,6 +95,16 @@ class _Lexical:
         return sorted(weights, key=lambda index: (-weights[index], index))[:LEXICAL_CANDIDATES]
 
 
+def _dot(matrix: Matrix, vector: Matrix) -> Matrix:
+    """`matrix @ vector` by blocks of BLOCK rows, each on the calling thread: OpenBLAS hands a product of a few
+    thousand rows to its threads, 5-50x slower on a busy 2-core host, and its threads' sums differ in the last bit
+    from one thread's (so results depended on the thread count; here they do not)."""
+    out = np.empty(len(matrix), dtype=np.float32)
+    for start in range(0, len(matrix), BLOCK):
+        np.matmul(matrix[start : start + BLOCK], vector, out=out[start : start + BLOCK])
+    return out
+
+
 def _top_m(values: npt.NDArray[np.float32], m: int) -> float:
     if not len(values):
         return 0.0
@@ -98,12 +123,15 @@ class NeighbourIndex:
         self._raw = np.zeros((0, dim), dtype=np.float32)
         self._terms: list[frozenset[str]] = []
         self._df: Counter[str] = Counter()
+        self._weights: dict[str, float] = {}  # term -> squared idf at the current size
         self._mean = np.zeros(dim, dtype=np.float32)
         self._unit = np.zeros((0, dim), dtype=np.float32)
         self._own_cos = np.zeros((0, config.neighbourhood), dtype=np.float32)
         self._own_lex = np.zeros((0, config.neighbourhood), dtype=np.float32)
         self._known = np.zeros(0, dtype=bool)  # rows whose usual similarity is up to date
         self._built = 0
+        self._epoch = 0  # moves on every rebuild (the centring changes): a kept probe is then stale
+        self._probe: _Probe | None = None
 
     def __len__(self) -> int:
         """Rows with a vector (the lexical index may be ahead while vectors wait for the model)."""
@@ -113,29 +141,43 @@ class NeighbourIndex:
         n = len(self._terms)
         return math.log((1 + n) / (1 + self._df.get(term, 0))) + 1.0
 
-    def lexical_cosine(self, a: frozenset[str], b: frozenset[str], weights: dict[str, float] | None = None) -> float:
-        """TF-IDF cosine of two term sets; `weights` (squared idf) saves recomputing them over a whole rebuild."""
-        w = weights if weights is not None else {t: self.idf(t) ** 2 for t in a | b}
-        shared = sum(w[t] for t in a & b)
-        if not shared:
+    def _weight(self, term: str) -> float:
+        """Squared idf, remembered until the next row is indexed (a query scores one term set against k others)."""
+        weight = self._weights.get(term)
+        if weight is None:
+            weight = self._weights[term] = self.idf(term) ** 2
+        return weight
+
+    def lexical_cosine(self, a: frozenset[str], b: frozenset[str]) -> float:
+        """TF-IDF cosine of two term sets (binary term frequency)."""
+        common = a & b
+        if not common:
             return 0.0
-        return shared / math.sqrt(sum(w[t] for t in a) * sum(w[t] for t in b))
+        w = self._weight
+        return sum(w(t) for t in common) / math.sqrt(sum(w(t) for t in a) * sum(w(t) for t in b))
 
     def _append(self, raw: Matrix, unit: Matrix, own_cos: Matrix, own_lex: Matrix) -> None:
-        """Append rows to the four per-row arrays, growing their capacity by doubling (amortised O(1) a row)."""
+        """Append rows to the four per-row arrays; past the reserved room, grow it by a quarter (amortised O(1) a
+        row; doubling left up to half of the two n x 256 arrays unused, ~16 MB at 10,000 rows)."""
         n, extra = len(self._terms), len(raw)
         if n + extra > len(self._raw):
-            size = max(2 * len(self._raw), n + extra, 64)
-            for name in ("_raw", "_unit", "_own_cos", "_own_lex"):
-                old = getattr(self, name)
-                grown = np.full((size, old.shape[1]), np.nan, dtype=np.float32)
-                grown[:n] = old[:n]
-                setattr(self, name, grown)
-            known = np.zeros(size, dtype=bool)
-            known[:n] = self._known[:n]
-            self._known = known
+            self.reserve(max(len(self._raw) + len(self._raw) // 4, n + extra, 64))
         self._raw[n : n + extra], self._unit[n : n + extra] = raw, unit
         self._own_cos[n : n + extra], self._own_lex[n : n + extra] = own_cos, own_lex
+
+    def reserve(self, rows: int) -> None:
+        """Room for `rows` rows in all (sync knows how many it will create: sized once, no copy on the way)."""
+        n = len(self._terms)
+        if rows <= len(self._raw):
+            return
+        for name in ("_raw", "_unit", "_own_cos", "_own_lex"):
+            old = getattr(self, name)
+            grown = np.full((rows, old.shape[1]), np.nan, dtype=np.float32)
+            grown[:n] = old[:n]
+            setattr(self, name, grown)
+        known = np.zeros(rows, dtype=bool)
+        known[:n] = self._known[:n]
+        self._known = known
 
     def extend(self, vectors: npt.ArrayLike, term_sets: Sequence[frozenset[str]]) -> None:
         """Index vectors in one batch (the backlog that exists before a sync) and refresh the neighbourhoods;
@@ -146,6 +188,7 @@ class NeighbourIndex:
         for terms in term_sets:
             self._terms.append(terms)
             self._df.update(terms)
+        self._weights.clear()
         self._rebuild()
 
     def _rebuild(self) -> None:
@@ -153,9 +196,13 @@ class NeighbourIndex:
         n = len(self._terms)
         raw = self._raw[:n]
         self._mean = raw.mean(axis=0) if n > 1 else np.zeros(raw.shape[1], dtype=np.float32)
-        self._unit[:n] = unit_rows(raw)
+        for start in range(0, n, BLOCK):  # `unit_rows(raw)` by blocks: no n x 256 temporaries
+            block = raw[start : start + BLOCK] - self._mean
+            norms = np.linalg.norm(block, axis=1, keepdims=True)
+            self._unit[start : start + len(block)] = block / np.maximum(norms, 1e-12)
         self._known = np.zeros(len(self._raw), dtype=bool)
         self._built = n
+        self._epoch += 1
 
     def _ensure_own(self, cols: Indices) -> None:
         """The usual similarity (mean of the top-m cosines and lexical cosines among its k nearest) of the
@@ -164,7 +211,7 @@ class NeighbourIndex:
         if not len(todo):
             return
         n, k, m = len(self._terms), self.config.candidates, self.config.neighbourhood
-        scores = self._unit[todo] @ self._unit[:n].T
+        scores = np.vstack([_dot(self._unit[:n], self._unit[j]) for j in todo])
         scores[np.arange(len(todo)), todo] = -np.inf
         kk = min(k, n - 1)
         for row, j in zip(scores, todo, strict=True):
@@ -195,17 +242,26 @@ class NeighbourIndex:
         shared = content_terms(title) & content_terms(self._lexical.titles[best.index])
         return Match(best.index, best.score, None, tuple(sorted(shared, key=lambda t: (-self.idf(t), t))[:3]), True)
 
+    def _neighbours(self, vector: npt.ArrayLike, terms: frozenset[str]) -> _Probe:
+        """`vector` centred, its cosine with every indexed row (one product: the only per-row work that grows with
+        the index), and its k nearest with their lexical cosines."""
+        unit = self._centred(vector)
+        n = len(self._terms)
+        sims = _dot(self._unit[:n], unit)
+        k = min(self.config.candidates, n)
+        cols = np.argpartition(-sims, k - 1)[:k] if n > k else np.arange(n)
+        lex = np.array([self.lexical_cosine(terms, self._terms[j]) for j in cols], dtype=np.float32)
+        return _Probe(vector, terms, n, self._epoch, unit, sims, cols, lex)
+
     def semantic_match(self, vector: npt.ArrayLike, terms: frozenset[str]) -> tuple[Match | None, Matrix]:
         """The candidate whose mixed margin (meaning + words) clears the threshold, best first; and `vector`
-        centred (kept by `add`)."""
-        unit = self._centred(vector)
-        n, k, m = len(self._terms), self.config.candidates, self.config.neighbourhood
+        centred. `add` of the same vector object next reuses this query's products."""
+        n, m = len(self._terms), self.config.neighbourhood
         if n < self.min_semantic:
-            return None, unit
-        sims = self._unit[:n] @ unit
-        cols = np.argpartition(-sims, min(k, n) - 1)[: min(k, n)] if n > k else np.arange(n)
-        cos = sims[cols]
-        lex = np.array([self.lexical_cosine(terms, self._terms[j]) for j in cols], dtype=np.float32)
+            return None, self._centred(vector)
+        self._probe = probe = self._neighbours(vector, terms)
+        cols, lex, unit = probe.cols, probe.lex, probe.unit
+        cos = probe.sims[cols]
         self.comparisons += len(cols)
         self._ensure_own(cols)
         own_cos_x, own_lex_x = _top_m(cos, m), _top_m(lex, m)
@@ -220,27 +276,38 @@ class NeighbourIndex:
         shared = tuple(sorted(terms & self._terms[j], key=lambda t: (-self.idf(t), t))[:3])
         return Match(j, float(mixed[best]), float(cos[best]), shared, by_title=False), unit
 
+    def _probed(self, vector: npt.ArrayLike, terms: frozenset[str]) -> _Probe:
+        """The last query's products when `vector` is what it asked about and nothing was indexed since."""
+        probe, self._probe = self._probe, None
+        if (
+            probe is not None
+            and probe.vector is vector
+            and probe.rows == len(self._terms)
+            and probe.epoch == self._epoch
+            and probe.terms == terms
+        ):
+            return probe
+        return self._neighbours(vector, terms)
+
     def add(self, vector: npt.ArrayLike, terms: frozenset[str]) -> int:
         """Index one new row; its neighbours' usual similarity takes it into account. Returns its index."""
-        unit = self._centred(vector)
-        n, m = len(self._terms), self.config.neighbourhood
-        sims = self._unit[:n] @ unit
-        k = min(self.config.candidates, n)
-        cols = np.argpartition(-sims, k - 1)[:k] if n > k else np.arange(n)
-        lex = np.array([self.lexical_cosine(terms, self._terms[j]) for j in cols], dtype=np.float32)
-        for j, c, x in zip(cols, sims[cols], lex, strict=True):
+        probe = self._probed(vector, terms)
+        n, m, k = probe.rows, self.config.neighbourhood, len(probe.cols)
+        cols, lex, near = probe.cols, probe.lex, probe.sims[probe.cols]
+        for j, c, x in zip(cols, near, lex, strict=True):
             if not self._known[j]:
                 continue  # computed afresh (this row included) when it is next a candidate
             self._own_cos[j] = _push(self._own_cos[j], float(c))
             self._own_lex[j] = _push(self._own_lex[j], float(x))
         own_cos = np.full((1, m), np.nan, dtype=np.float32)
         own_lex = np.full((1, m), np.nan, dtype=np.float32)
-        own_cos[0, : min(m, k)] = np.sort(sims[cols])[::-1][:m]
+        own_cos[0, : min(m, k)] = np.sort(near)[::-1][:m]
         own_lex[0, : min(m, k)] = np.sort(lex)[::-1][:m]
-        self._append(np.asarray(vector, dtype=np.float32).reshape(1, -1), unit[None, :], own_cos, own_lex)
+        self._append(np.asarray(vector, dtype=np.float32).reshape(1, -1), probe.unit[None, :], own_cos, own_lex)
         self._known[n] = True
         self._terms.append(terms)
         self._df.update(terms)
+        self._weights.clear()
         if len(self._terms) >= max(16, REBUILD_GROWTH * self._built):
             self._rebuild()
         return n
@@ -251,9 +318,10 @@ class NeighbourIndex:
 
 
 def _push(top: npt.NDArray[np.float32], value: float) -> npt.NDArray[np.float32]:
-    """`top` (best first, NaN = empty slot) with `value` inserted if it belongs there."""
-    values = np.append(top[~np.isnan(top)], value)
-    best = np.sort(values)[::-1][: len(top)]
+    """`top` (best first, NaN = empty slot) with `value` inserted if it belongs there (in plain floats: numpy's
+    per-call cost dominated on five values)."""
+    kept = [v for v in top.tolist() if not math.isnan(v)]
+    best = sorted([*kept, value], reverse=True)[: len(top)]
     out = np.full(len(top), np.nan, dtype=np.float32)
     out[: len(best)] = best
     return out

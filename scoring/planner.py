@@ -180,15 +180,18 @@ def _blocker(candidate: Candidate) -> str:
 
 
 def _fill(order: Sequence[_Option], picked: list[_Option], limit: float, skip: set[str]) -> None:
-    """Greedy by rank: take every option that still fits under the limit."""
+    """Greedy by rank: take every option that still fits under the limit (one pass: the planned effort is kept as
+    a running total, the same sum in the same order)."""
     chosen = {option.candidate.page_id for option in picked}
+    planned = sum(o.effort or 0.0 for o in picked)
     for option in order:
         page_id = option.candidate.page_id
         if page_id in chosen or page_id in skip or option.effort is None:
             continue
-        if sum(o.effort or 0.0 for o in picked) + option.effort <= limit + _EPSILON:
+        if planned + option.effort <= limit + _EPSILON:
             picked.append(option)
             chosen.add(page_id)
+            planned += option.effort
 
 
 def _names(options: Sequence[_Option]) -> str:
@@ -438,12 +441,14 @@ def _rice_tension(active: Sequence[Candidate], scores: Mapping[str, ScoreResult]
 
 
 def _size_tradeoff(order: Sequence[_Option], picked: Sequence[_Option], picked_ids: set[str]) -> str | None:
-    """The first sized item skipped for size while smaller, lower-ranked items went in."""
+    """The first sized item skipped for size while smaller, lower-ranked items went in (one pass: an item has
+    lower-ranked picks exactly when the lowest-ranked pick is below it)."""
+    lowest = max((o.rank for o in picked), default=None)
     for option in order:
         if option.candidate.page_id in picked_ids or option.effort is None:
             continue
-        later = [o for o in picked if o.rank > option.rank]
-        if later:
+        if lowest is not None and lowest > option.rank:
+            later = [o for o in picked if o.rank > option.rank]
             return (
                 f"{option.candidate.name} (rank {option.rank}, {num(option.effort)} pw) did not fit the remaining "
                 f"capacity; smaller, lower-ranked {_names(later)} went in instead."

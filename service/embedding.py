@@ -19,7 +19,9 @@ import numpy.typing as npt
 
 MODEL = "l2_supercat"  # WordLlama's bundled model: 256 dimensions, 16 MB of safetensors in the wheel
 DIM = 256
-BATCH = 512
+# Texts per model call: the model pads a call's texts to its longest and holds texts x tokens x 256 float32 twice,
+# so 512 texts of ~100 tokens took ~110 MB for a moment (and glibc kept it); 64 take ~14 MB and run as fast.
+BATCH = 64
 EXCERPT_CHARS = 400  # the Excerpt property's length: title + excerpt is what every row has
 
 
@@ -62,7 +64,22 @@ def _load_bundled() -> _Inference:
                 f"WordLlama's bundled model files are missing under {package_dir} ({exc}); "
                 "reinstall the wheel: `pip install --force-reinstall wordllama`."
             ) from exc
+    _keep_half(model)
     return model
+
+
+def _keep_half(model: _Inference) -> None:
+    """Keep the weights in float16, as the wheel ships them (16 MB instead of the 32 MB float32 copy WordLlama
+    makes): a token's float16 value widens to float32 exactly, and pooling multiplies by a float32 mask and sums in
+    float32, so every vector is the same. Only when each weight round-trips exactly (checked by blocks)."""
+    weights = getattr(model, "embedding", None)
+    if not isinstance(weights, np.ndarray) or weights.dtype != np.float32 or weights.ndim != 2:
+        return
+    half = weights.astype(np.float16)
+    for start in range(0, len(weights), 4096):
+        if not np.array_equal(half[start : start + 4096].astype(np.float32), weights[start : start + 4096]):
+            return
+    model.embedding = half  # type: ignore[attr-defined]
 
 
 def feedback_text(title: str, excerpt: str = "") -> str:

@@ -10,8 +10,11 @@ with; if it cannot load, matching stays lexical and the log says so once.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
 
 from scoring.neighbours import STREAM_CONFIG, Match, NeighbourIndex, title_words
 from scoring.similarity import MatchConfig, content_terms, duplicate_links
@@ -22,6 +25,7 @@ from service.notion import Row, RowWrite
 log = get_logger(__name__)
 
 MIN_WORDS = 3  # "Bug" or "Latency" alone would match half the backlog
+Vector = npt.NDArray[np.float32]
 NOTE_PROPERTY = "Duplicate Note"  # rich_text, written at create with the link (schema: see docs/intelligence.md)
 
 
@@ -62,6 +66,8 @@ class DuplicateFinder:
         self._ids: list[str] = []
         self._pending: list[str] = []  # texts of indexed rows whose vectors wait for the model
         self._last: tuple[str, object] | None = None  # the last query's text and vector, reused by `add`
+        self._expected: list[str] = []  # texts of rows about to come (`expect`), embedded with the next batch
+        self._ahead: dict[str, Vector] = {}  # their vectors, until their row is queried or indexed
         for row in rows:
             self.add(row.page_id, str(row.values.get("Name") or ""), str(row.values.get("Excerpt") or ""))
 
@@ -75,6 +81,27 @@ class DuplicateFinder:
             self.index.add(self._last[1], content_terms(text))  # type: ignore[arg-type]
         else:
             self._pending.append(text)
+
+    def reserve(self, new_rows: int) -> None:
+        """Room in the index for `new_rows` more rows than it knows (sync creates them one by one)."""
+        self.index.reserve(len(self._ids) + new_rows)
+
+    def expect(self, rows: Iterable[tuple[str, str]]) -> None:
+        """The (title, excerpt) of rows about to be matched and added, in order: the next time the model runs, it
+        embeds them too (one run for many rows instead of one per row; a text's vector is the same either way)."""
+        self._expected.extend(feedback_text(title, excerpt) for title, excerpt in rows if title.strip())
+
+    def _vectors(self, embedder: Embedder, texts: Sequence[str]) -> list[Vector]:
+        """The vectors of `texts`: embedded ahead, or now together with every expected text."""
+        missing = [text for text in dict.fromkeys(texts) if text not in self._ahead]
+        if missing:
+            batch = list(dict.fromkeys([*missing, *self._expected]))
+            self._expected = []
+            self._ahead.update(zip(batch, embedder.embed(batch), strict=True))
+        vectors = [self._ahead[text] for text in texts]
+        for text in texts:
+            self._ahead.pop(text, None)
+        return vectors
 
     def best(self, title: str, excerpt: str = "") -> str | None:
         """The page id of the closest earlier row (by title, then by meaning), or None."""
@@ -94,14 +121,14 @@ class DuplicateFinder:
         if embedder is None:
             return None
         if self._pending:
-            vectors, terms = embedder.embed(self._pending), [content_terms(t) for t in self._pending]
+            vectors, terms = self._vectors(embedder, self._pending), [content_terms(t) for t in self._pending]
             if len(self.index) == 0:
-                self.index.extend(vectors, terms)  # the backlog, in one batch
+                self.index.extend(np.array(vectors), terms)  # the backlog, in one batch
             else:
                 for vector, row_terms in zip(vectors, terms, strict=True):
                     self.index.add(vector, row_terms)  # rows the lexical pass linked meanwhile
             self._pending = []
-        vector = embedder.embed([text])[0]
+        vector = self._vectors(embedder, [text])[0]
         self._last = (text, vector)
         found, _unit = self.index.semantic_match(vector, content_terms(text))
         return found

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from datetime import date, timedelta
 
@@ -9,9 +10,9 @@ import pytest
 
 from scoring.capacity import sprints_waiting
 from scoring.models import Candidate
-from scoring.planner import SprintPlan, capacity_steps, plan_sprint
+from scoring.planner import SprintPlan, _fill, _Option, _size_tradeoff, capacity_steps, plan_sprint
 from scoring.policy import Capacity, Policy
-from scoring.score import score_backlog
+from scoring.score import ScoreResult, score_backlog
 from scoring.summary import HEADINGS, build_summary, render_markdown
 from tests.fixtures.seed_examples import seed_example_candidates
 
@@ -247,3 +248,41 @@ def test_a_buffer_matches_the_type_case_insensitively_and_the_largest_applies() 
     policy = Policy(capacity=Capacity(buffers={"tech debt": 0.2, "Infra": 1.0}))
     item = feature("td", "Split the monolith", type="Tech debt", owners=("infra",), effort="S")
     assert plan_for([item], policy).items[0].effort == 3.0  # 1.5 pw × (1 + 1.0)
+
+
+def options(n: int, seed: int) -> list[_Option]:
+    """A backlog of `n` ranked options of mixed sizes (some unsized), in rank order."""
+    rng = random.Random(seed)
+    built = []
+    for rank in range(1, n + 1):
+        effort = rng.choice([None, 0.5, 1.0, 2.0, 3.5, 5.0, 8.0])
+        result = ScoreResult(page_id=f"p{rank}", rice=1.0, rank=rank, note="", icebox_suggested=False)
+        built.append(_Option(Candidate(page_id=f"p{rank}", name=f"Item {rank}"), result, effort))
+    return built
+
+
+def test_greedy_fill_and_size_tradeoff_match_the_per_item_recount() -> None:
+    """One pass with a running total picks what re-summing the picks for every option picked (and names the same
+    skipped item), on backlogs of many sizes."""
+    for n, limit in ((1, 2.0), (40, 10.0), (400, 30.0), (3000, 55.5)):
+        order = options(n, n)
+        picked: list[_Option] = []
+        _fill(order, picked, limit, skip={"p3"})
+        reference: list[_Option] = []
+        for option in order:  # the recount: planned effort summed again for every option
+            fits = sum(o.effort or 0.0 for o in reference) + (option.effort or 0.0) <= limit + 1e-9
+            if option.candidate.page_id != "p3" and option.effort is not None and fits:
+                reference.append(option)
+        assert picked == reference
+        ids = {o.candidate.page_id for o in picked}
+        expected = next(
+            (
+                o
+                for o in order
+                if o.candidate.page_id not in ids and o.effort is not None and any(p.rank > o.rank for p in picked)
+            ),
+            None,
+        )
+        line = _size_tradeoff(order, picked, ids)
+        assert (line is None) == (expected is None)
+        assert expected is None or (line or "").startswith(f"{expected.candidate.name} (rank {expected.rank},")

@@ -123,3 +123,13 @@ def test_matcher_meets_the_floors_on_the_eval_set(
     assert matcher.recall >= 0.85, matcher
     assert matcher.hard_negative_rate <= 0.02, matcher
     assert fuzzy.recall < 0.1  # the reworded asks today's title matcher misses (issue 14)
+
+
+def test_weights_stay_half_precision_and_give_the_float32_vectors() -> None:
+    embedder = Embedder.load()
+    model: Any = embedder.model
+    assert model.embedding.dtype == np.float16  # 16 MB resident instead of 32 MB
+    texts = ["Barge-in does not stop playback", "Spanish voices for the IVR", "calls drop after ten minutes " * 9]
+    half = embedder.embed(texts)
+    model.embedding = model.embedding.astype(np.float32)  # what WordLlama itself keeps
+    assert np.array_equal(embedder.embed(texts), half)

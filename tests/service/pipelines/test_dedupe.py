@@ -199,6 +199,45 @@ def test_matching_new_rows_is_not_quadratic_in_the_backlog() -> None:
     assert more_rows <= 400 * (LEXICAL_CANDIDATES + STREAM_CONFIG.candidates)
 
 
+class BatchRecorder(CountingEmbedder):
+    """CountingEmbedder that records how many texts each model run got."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runs: list[int] = []
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        self.runs.append(len(texts))
+        return super().embed(texts)
+
+
+def stream(finder: DuplicateFinder, rows: list[Row], *, ahead: bool) -> list[tuple[str, str] | None]:
+    """What sync does, 50 new rows at a time: (announce them,) match each, add it."""
+    found: list[tuple[str, str] | None] = []
+    for start in range(0, len(rows), 50):
+        chunk = [(str(r.values["Name"]), f"excerpt of {r.values['Name']}") for r in rows[start : start + 50]]
+        if ahead:
+            finder.expect(chunk)
+        for i, (title, excerpt) in enumerate(chunk):
+            match = finder.match(title, excerpt)
+            found.append((match.page_id, match.note) if match else None)
+            finder.add(f"n{start + i}", title, excerpt)
+    return found
+
+
+def test_rows_announced_ahead_are_embedded_in_few_runs_and_match_the_same() -> None:
+    new = synthetic_rows(301)[1:]
+    one_by_one, ahead = BatchRecorder(), BatchRecorder()
+    plain = stream(DuplicateFinder(synthetic_rows(200), 80, embedder=one_by_one, dim=SMALL_DIM), new, ahead=False)
+    batched = stream(DuplicateFinder(synthetic_rows(200), 80, embedder=ahead, dim=SMALL_DIM), new, ahead=True)
+
+    assert batched == plain
+    assert any(found and "meaning" in found[1] for found in plain)  # the semantic pass ran
+    assert len(ahead.runs) <= 1 + len(new) // 50  # one run per announced chunk (the first one with the backlog)
+    assert len(one_by_one.runs) > 3 * len(ahead.runs)
+    assert sum(ahead.runs) <= 200 + len(new)  # nothing embedded twice
+
+
 def test_the_model_loads_lazily_and_only_when_the_lexical_pass_found_nothing() -> None:
     embedder = CountingEmbedder()
     finder = DuplicateFinder(ROWS, threshold=80, embedder=embedder, dim=SMALL_DIM)
