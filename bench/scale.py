@@ -1,6 +1,6 @@
 """In-process cost of a first sync and first score against N (issue 12): wall time, time per item, peak RSS, and
 the linear floor (N/1000 x the 1k time). Prints figures, asserts nothing.
-`python bench/scale.py [--quick] [--n 1000 --n 10000] [--profile] [--memory]`.
+`python bench/scale.py [--quick] [--n 1000 --n 10000] [--profile] [--memory] [--served]`.
 
 Each N runs in its own process (so peak RSS is that N's, model included) against a fresh in-process sandbox: a
 generated `gh issue list` export of N GitHub items (bench/cost.py's `Export`), then `run_sync` (every item new:
@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from cost import DEMO_CONFIG, STEP, Export, machine, peak_rss_mb  # noqa: E402
+from cost import DEMO_CONFIG, SANDBOX_TOKEN, STEP, Export, _serve, machine, peak_rss_mb  # noqa: E402
 
 from service.logging import configure_logging  # noqa: E402
 from service.notion import NotionGateway  # noqa: E402
@@ -120,20 +120,25 @@ def _top(profiler: cProfile.Profile) -> dict[str, list[str]]:
     return {"cumulative": lines(3, ENTRY), "own": lines(2, ()), "own time per file": modules}
 
 
-def run_one(n: int, *, profile: bool, memory: bool) -> dict[str, Any]:
-    """First sync then first score of `n` generated GitHub items, in this process."""
+def run_one(n: int, *, profile: bool, memory: bool, served: bool = False) -> dict[str, Any]:
+    """First sync then first score of `n` generated GitHub items, in this process (`served`: against the sandbox
+    served by `backlog sandbox` in another process, so that the peak RSS is the service's alone, as with Notion)."""
     configure_logging("ERROR")
     random.seed(n)
     with tempfile.TemporaryDirectory() as tmp_name:
         tmp = Path(tmp_name)
         files = {"sandbox": "sandbox.sqlite3", "cache_dir": "cache", "lock": "run.lock", "export": "github.json"}
         paths = {key: tmp / name for key, name in files.items()}
+        server, remote = _serve(tmp, 100_000.0, sandbox=paths["sandbox"]) if served else (None, {})
+        if server is not None:
+            remote = {"notion_token": SANDBOX_TOKEN, "notion_api_url": remote, "notion_rate_limit": 100_000.0}
         settings = Settings(
             backlog_config=DEMO_CONFIG,
             backlog_sandbox_path=paths["sandbox"],
             backlog_cache_dir=paths["cache_dir"],
             backlog_lock_path=paths["lock"],
             github_export_path=paths["export"],
+            **remote,
         )
         policy = load_policy(DEMO_CONFIG, explicit=True)
         export = FeedbackExport(paths["export"], datetime.now(UTC).replace(microsecond=0))
@@ -152,6 +157,9 @@ def run_one(n: int, *, profile: bool, memory: bool) -> dict[str, Any]:
             tracemalloc.stop()
         phases.append(_phase("first score", lambda: run_score(gateway, policy), profile))
         gateway.close()
+        if server is not None:
+            server.terminate()
+            server.wait(timeout=30)
     return {"n": n, "phases": phases}
 
 
@@ -197,14 +205,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="N = 1,000 and 2,000 only")
     parser.add_argument("--profile", action="store_true", help="top functions by cumulative and own time")
     parser.add_argument("--memory", action="store_true", help="what holds memory after the sync (tracemalloc)")
+    parser.add_argument("--served", action="store_true", help="the sandbox in another process (the service's RSS)")
     parser.add_argument("--one", type=int, help=argparse.SUPPRESS)  # one N in this process (the parent spawns it)
     args = parser.parse_args()
     if args.one:
-        print(json.dumps(run_one(args.one, profile=args.profile, memory=args.memory)))
+        print(json.dumps(run_one(args.one, profile=args.profile, memory=args.memory, served=args.served)))
         return
     sizes = args.n or (QUICK if args.quick else FULL)
     print(f"# bench/scale.py on {machine()}, {datetime.now(UTC):%Y-%m-%d %H:%M} UTC", flush=True)
-    flags = [flag for flag, on in (("--profile", args.profile), ("--memory", args.memory)) if on]
+    chosen = (("--profile", args.profile), ("--memory", args.memory), ("--served", args.served))
+    flags = [flag for flag, on in chosen if on]
     results = []
     for n in sizes:
         done = subprocess.run(  # noqa: S603 - this script
