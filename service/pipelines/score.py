@@ -82,7 +82,8 @@ def run_score(
     rows: Mapping[str, Row] | None = None,
     full: bool = False,
 ) -> ScoreReport:
-    """Score the backlog. `page_id` re-reads that page first (a webhook's page may be newer than the query);
+    """Score the backlog. `page_id` re-reads that page first (a webhook's page may be newer than the query) and
+    scores only what its edit can change (`_family_of`);
     `rows` are rows read already this process (`run` hands sync's over), else they are read incrementally
     (every row on `full`)."""
     started = time.monotonic()
@@ -90,7 +91,8 @@ def run_score(
     report = ScoreReport()
     rows = _read_rows(gateway, page_id, rows, full=full)
     report.read = len(rows)
-    todo = _without_missing(gateway, _changes(rows, report, policy), report)
+    scored, heads = _family_of(rows, page_id) if page_id is not None else (rows, None)
+    todo = _without_missing(gateway, _changes(scored, report, policy, only=heads), report)
     _write_changes(gateway, todo, report, dry_run=dry_run, on_progress=on_progress)
     report.notion_calls = gateway.calls.total - calls_before
     report.notion_writes = gateway.calls.writes - writes_before
@@ -120,14 +122,48 @@ def _read_rows(
     return rows
 
 
-def _changes(rows: dict[str, Row], report: ScoreReport, policy: Policy) -> list[tuple[Candidate, dict[str, Any]]]:
-    """The rows whose scorer-owned values differ from Notion's, with only those values; counts the rest."""
+def _merged_into(row: Row) -> tuple[str, ...]:
+    return tuple(str(target) for target in row.values.get("Merged Into") or ())
+
+
+def _family_of(rows: dict[str, Row], page_id: str) -> tuple[dict[str, Row], set[str]]:
+    """What one page's edit can change (scores are row-local): the page and the rows it is merged into,
+    transitively (`heads`, the only rows written), with every row merged into those (their evidence). A webhook
+    rescore scores these, not the backlog: its time follows the family, not N."""
+    heads: set[str] = set()
+    walk = [page_id]
+    while walk:
+        current = walk.pop()
+        if current in heads or current not in rows:
+            continue
+        heads.add(current)
+        walk.extend(_merged_into(rows[current]))
+    children: dict[str, list[str]] = {}
+    for pid, row in rows.items():
+        for target in _merged_into(row):
+            children.setdefault(target, []).append(pid)
+    family: set[str] = set()
+    walk = list(heads)
+    while walk:
+        current = walk.pop()
+        if current in family:
+            continue
+        family.add(current)
+        walk.extend(children.get(current, ()))
+    return {pid: rows[pid] for pid in rows if pid in family}, heads
+
+
+def _changes(
+    rows: dict[str, Row], report: ScoreReport, policy: Policy, *, only: set[str] | None = None
+) -> list[tuple[Candidate, dict[str, Any]]]:
+    """The rows whose scorer-owned values differ from Notion's, with only those values; counts the rest.
+    `only`: the rows that may be written (a webhook's page and what it is merged into)."""
     candidates = [row_to_candidate(row) for row in rows.values()]
     results = score_rows(candidates, policy)
     todo: list[tuple[Candidate, dict[str, Any]]] = []
     for candidate in candidates:
         result = results.get(candidate.page_id)
-        if result is None:
+        if result is None or (only is not None and candidate.page_id not in only):
             continue
         if result.rice is None and result.triage is None and (candidate.status or "") not in INACTIVE:
             report.unscored += 1

@@ -312,3 +312,25 @@ def test_a_database_from_before_priority_gets_one_problem_and_the_rest_written(
     again = run_score(fresh, POLICY)
     assert (again.failed, again.written) == ([], 9)  # each row gets its Priority once
     assert priority_ranks(rows_by_key(fresh)) == SEED_RANK
+
+
+def test_a_webhook_rescore_writes_its_page_and_what_it_is_merged_into_nothing_else(sandbox_path: Path) -> None:
+    """Page mode scores the page's merge family only: a row another edit left stale waits for its own event
+    (or the next full score), and a merged row's edit reaches every row it is merged into, transitively."""
+    gateway = new_gateway(sandbox_path)
+    big_backlog(gateway, 40)
+    run_score(gateway, POLICY)
+    rows = {row.page_id: row for row in gateway.iter_rows()}
+    ids = sorted(rows)
+    child, middle, top, stale = ids[:4]
+    pm_edit(gateway, middle, {"Merged Into": [top], "Status": "Merged"})
+    run_score(gateway, POLICY)
+    pm_edit(gateway, stale, {"Reach": "10", "Impact": "3", "Confidence": "100%", "Effort": "XS"})  # no event yet
+    pm_edit(gateway, child, {"Merged Into": [middle], "Status": "Merged"})  # the event: this page
+
+    written = written_pages(gateway, lambda: run_score(gateway, POLICY, page_id=child))
+
+    assert stale not in written  # not this page's family
+    assert top in written  # two merges up: its evidence now includes the child
+    assert "Evidence includes 2 merged row(s)." in str(gateway.get_row(top).get("Score Note"))
+    assert written_pages(gateway, lambda: run_score(gateway, POLICY)) == {stale}  # the full score catches it
