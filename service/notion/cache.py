@@ -14,6 +14,7 @@ read include the integration's own edits until a read that started after that wr
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import sqlite3
@@ -93,6 +94,19 @@ class CacheState:
     editors: tuple[str, ...] = ()
     pending: tuple[PendingWrite, ...] = ()
     recent: frozenset[str] = frozenset()  # rows stored since the previous read started (own writes among them)
+
+
+@dataclass
+class _Memory:
+    """The file as this connection last read it, with its own saves applied since: a long-lived process (`serve`)
+    loads 10,000 rows once, not at every webhook. Valid while `PRAGMA data_version` (which only another
+    connection's commit moves) is `version`."""
+
+    version: int
+    meta: dict[str, str]
+    rows: dict[str, CachedRow]
+    stored: dict[str, str]  # page id -> stored_at
+    pending: dict[str, PendingWrite]
 
 
 def _alive(pid: int) -> bool:
@@ -176,6 +190,7 @@ class RowCache:
         self.path = path
         self._conn: sqlite3.Connection | None = None
         self._lock = threading.Lock()  # sync writes rows from one thread per source
+        self._memory: _Memory | None = None
 
     def _connect(self) -> sqlite3.Connection:
         """One connection for the cache's life (a write-through per row must stay cheap)."""
@@ -196,12 +211,14 @@ class RowCache:
 
     def close(self) -> None:
         with self._lock:
+            self._memory = None  # data_version is per connection
             if self._conn is not None:
                 self._conn.close()
                 self._conn = None
 
     def _reset(self) -> None:
         """After an error: drop the connection (the next call opens the file again)."""
+        self._memory = None
         if self._conn is not None:
             with contextlib.suppress(sqlite3.Error):
                 self._conn.close()
@@ -213,35 +230,48 @@ class RowCache:
             return None
         try:
             with self._lock:
-                conn = self._connect()
-                meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
-                if meta.get("format") != FORMAT or "full_read_at" not in meta:
-                    return None
-                rows: dict[str, CachedRow] = {}
-                since = meta.get("read_started", "~")  # "~" sorts after every timestamp: nothing is recent
-                recent: set[str] = set()
-                query = f"SELECT page_id, {_COLUMNS} FROM rows"  # noqa: S608 - constant columns
-                for page_id, url, created, edited, by, values, stored in conn.execute(query):
-                    rows[page_id] = CachedRow(
-                        page_id, url, _stamp(created) or datetime.fromtimestamp(0, UTC),
-                        _stamp(edited) or datetime.fromtimestamp(0, UTC), by,
-                        {name: _decode(v) for name, v in json.loads(values).items()},
-                    )  # fmt: skip
-                    if stored > since:  # stored after the previous read began: not by that read
-                        recent.add(page_id)
-                pending = tuple(
-                    PendingWrite(token, int(pid), _stamp(started) or datetime.fromtimestamp(0, UTC), _stamp(ended))
-                    for token, pid, started, ended in conn.execute("SELECT token, pid, started, ended FROM pending")
-                )
+                memory = self._current(self._connect())
         except (sqlite3.Error, ValueError, TypeError, AttributeError, OSError) as exc:
             with self._lock:
                 self._reset()
             log.warning("cache.unreadable", path=str(self.path), error=str(exc), next="one full read")
             return None
-        editors = tuple(json.loads(meta.get("editors", "[]")))
+        meta = memory.meta
+        if meta.get("format") != FORMAT or "full_read_at" not in meta:
+            return None
+        since = meta.get("read_started", "~")  # "~" sorts after every timestamp: nothing is recent
+        recent = frozenset(page_id for page_id, stored in memory.stored.items() if stored > since)  # not by that read
         return CacheState(
-            rows, _stamp(meta.get("watermark")), _stamp(meta.get("full_read_at")), editors, pending, frozenset(recent)
+            dict(memory.rows),
+            _stamp(meta.get("watermark")),
+            _stamp(meta.get("full_read_at")),
+            tuple(json.loads(meta.get("editors", "[]"))),
+            tuple(memory.pending.values()),
+            recent,
         )
+
+    def _current(self, conn: sqlite3.Connection) -> _Memory:
+        """The memory when no other connection committed since it was read, else the file read again."""
+        version = int(conn.execute("PRAGMA data_version").fetchone()[0])
+        if self._memory is not None and self._memory.version == version:
+            return self._memory
+        meta = dict(conn.execute("SELECT key, value FROM meta").fetchall())
+        rows: dict[str, CachedRow] = {}
+        stored: dict[str, str] = {}
+        query = f"SELECT page_id, {_COLUMNS} FROM rows"  # noqa: S608 - constant columns
+        for page_id, url, created, edited, by, values, stored_at in conn.execute(query):
+            rows[page_id] = CachedRow(
+                page_id, url, _stamp(created) or datetime.fromtimestamp(0, UTC),
+                _stamp(edited) or datetime.fromtimestamp(0, UTC), by,
+                {name: _decode(v) for name, v in json.loads(values).items()},
+            )  # fmt: skip
+            stored[page_id] = stored_at
+        pending = {
+            token: PendingWrite(token, int(pid), _stamp(started) or datetime.fromtimestamp(0, UTC), _stamp(ended))
+            for token, pid, started, ended in conn.execute("SELECT token, pid, started, ended FROM pending")
+        }
+        self._memory = _Memory(version, meta, rows, stored, pending)
+        return self._memory
 
     def load_pending(self) -> tuple[PendingWrite, ...]:
         """The pending marks alone (a full read settles the ones it covers, whatever else the file holds)."""
@@ -280,6 +310,9 @@ class RowCache:
             "read_started": read_started,
         }
         now = datetime.now(UTC).isoformat()
+        rows, removed, settled = list(rows), list(removed), list(settled)
+        as_of = read_started.isoformat() if read_started else None
+        encoded = [json.dumps({k: _encode(v) for k, v in r.values.items()}, default=str) for r in rows]
         try:
             with self._lock:
                 conn = self._connect()
@@ -290,16 +323,15 @@ class RowCache:
                         conn.execute("DELETE FROM rows WHERE stored_at < ?", (started,))
                     conn.executemany("DELETE FROM rows WHERE page_id = ?", [(page_id,) for page_id in removed])
                     conn.executemany(
-                        _UPSERT_READ if read_started else _UPSERT_ANSWER,
+                        _UPSERT_READ if as_of else _UPSERT_ANSWER,
                         [
                             (
                                 r.page_id, r.url, r.created_time.isoformat(), r.last_edited_time.isoformat(),
-                                r.last_edited_by,
-                                json.dumps({k: _encode(v) for k, v in r.values.items()}, default=str),
-                                read_started.isoformat() if read_started else now,  # a read's rows: as of its start
-                                *((read_started.isoformat(),) if read_started else ()),
+                                r.last_edited_by, values,
+                                as_of or now,  # a read's rows: as of its start
+                                *((as_of,) if as_of else ()),
                             )
-                            for r in rows
+                            for r, values in zip(rows, encoded, strict=True)
                         ],
                     )  # fmt: skip
                     conn.executemany("DELETE FROM pending WHERE token = ?", [(token,) for token in settled])
@@ -314,12 +346,45 @@ class RowCache:
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise
+                if replace:
+                    self._memory = None  # a full read: the next load reads the file
+                else:
+                    self._remember(list(zip(rows, encoded, strict=True)), removed, settled, stored, as_of or now, as_of)
         except (sqlite3.Error, OSError, TypeError, ValueError) as exc:
             with self._lock:
                 self._reset()
             log.warning("cache.write_failed", path=str(self.path), error=str(exc), next="the next run reads more")
             return False
         return True
+
+    def _remember(
+        self,
+        rows: list[tuple[CachedRow, str]],
+        removed: list[str],
+        settled: list[str],
+        meta: dict[str, str],
+        stored_at: str,
+        as_of: str | None,
+    ) -> None:
+        """Apply one committed save to the memory, by the same rules as the SQL (values as the file holds them)."""
+        memory = self._memory
+        if memory is None:
+            return
+        for page_id in removed:
+            memory.rows.pop(page_id, None)
+            memory.stored.pop(page_id, None)
+        for row, values in rows:
+            old = memory.rows.get(row.page_id)
+            if as_of and old is not None:
+                stamp, before = row.last_edited_time.isoformat(), old.last_edited_time.isoformat()
+                if not (stamp > before or (stamp == before and memory.stored[row.page_id] <= as_of)):
+                    continue
+            decoded = {name: _decode(v) for name, v in json.loads(values).items()}
+            memory.rows[row.page_id] = dataclasses.replace(row, values=decoded)
+            memory.stored[row.page_id] = stored_at
+        for token in settled:
+            memory.pending.pop(token, None)
+        memory.meta.update(meta)
 
     def _pending(self, statement: str, params: tuple[Any, ...]) -> bool:
         try:
@@ -335,20 +400,28 @@ class RowCache:
     def begin_write(self, token: str, now: datetime) -> bool:
         """Announce a write before it is sent (False: the mark could not be stored, so the write-through is off
         for this write and the caller must not trust the cache to hold it)."""
-        return self._pending(
+        done = self._pending(
             "INSERT OR REPLACE INTO pending VALUES (?, ?, ?, NULL)", (token, os.getpid(), now.isoformat())
         )
+        if done and self._memory is not None:
+            self._memory.pending[token] = PendingWrite(token, os.getpid(), _stamp(now.isoformat()) or now, None)
+        return done
 
     def end_write(self, token: str, now: datetime) -> None:
         """The write ended without an answer in the file: a read that starts from now on covers it."""
-        self._pending("UPDATE pending SET ended = ? WHERE token = ?", (now.isoformat(), token))
+        done = self._pending("UPDATE pending SET ended = ? WHERE token = ?", (now.isoformat(), token))
+        mark = self._memory.pending.get(token) if self._memory is not None else None
+        if done and mark is not None and self._memory is not None:
+            self._memory.pending[token] = dataclasses.replace(mark, ended=_stamp(now.isoformat()))
 
     def settle(self, tokens: Iterable[str]) -> None:
         """Drop pending marks a read has covered (or writes that certainly did not land)."""
         for token in tokens:
-            self._pending("DELETE FROM pending WHERE token = ?", (token,))
+            if self._pending("DELETE FROM pending WHERE token = ?", (token,)) and self._memory is not None:
+                self._memory.pending.pop(token, None)
 
     def delete(self) -> None:
+        self._memory = None
         self.close()
         for suffix in ("", "-wal", "-shm"):
             Path(f"{self.path}{suffix}").unlink(missing_ok=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -241,3 +242,54 @@ def test_rows_stored_by_writes_after_a_read_are_what_the_next_read_reports_chang
     state = cache.load()
     assert state is not None
     assert state.recent == frozenset({"p2"})  # healing looks at it, though no read returned it
+
+
+def _same_state(a: RowCache, path: Path) -> None:
+    mine, fresh = a.load(), RowCache(path).load()
+    assert mine is not None
+    assert fresh is not None
+    assert (mine.rows, mine.watermark, mine.full_read_at, mine.editors, mine.recent) == (
+        fresh.rows, fresh.watermark, fresh.full_read_at, fresh.editors, fresh.recent,
+    )  # fmt: skip
+    assert sorted(p.token for p in mine.pending) == sorted(p.token for p in fresh.pending)
+
+
+def test_the_memory_of_a_long_lived_process_always_equals_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "rows.sqlite3"
+    serve = RowCache(path)  # `serve`'s gateway: loads once, then applies its own saves to what it holds
+    serve.save([cached("p1", Tags=("a",)), cached("p2")], watermark=T, full_read_at=T, replace=True, read_started=T)
+    assert serve.load() is not None
+    steps: list[Callable[[], Any]] = [
+        lambda: serve.save([cached("p1", Tags=["b", "c"], When=date(2026, 8, 1))], editor="bot"),  # a write's answer
+        lambda: serve.begin_write("t1", datetime.now(UTC)),
+        lambda: serve.end_write("t1", datetime.now(UTC)),
+        lambda: serve.save([cached("p3")], settled=["t1"]),
+        lambda: serve.save([cached("p1", Tags=("stale",))], read_started=T),  # older read: not applied
+        lambda: serve.save((), removed=["p2"]),
+        lambda: RowCache(path).save([cached("p4", By="cron")]),  # another process commits: the memory is reread
+        lambda: serve.save(
+            [cached("p4", By="serve")], watermark=T + timedelta(hours=1), read_started=datetime.now(UTC)
+        ),
+    ]
+    for step in steps:
+        step()
+        _same_state(serve, path)
+    state = serve.load()
+    assert state is not None
+    assert state.rows["p1"].values == {"Tags": ("b", "c"), "When": date(2026, 8, 1)}  # as the file gives it back
+    assert set(state.rows) == {"p1", "p3", "p4"}
+
+
+def test_a_long_lived_process_reads_the_rows_again_only_after_another_process_committed(tmp_path: Path) -> None:
+    path = tmp_path / "rows.sqlite3"
+    serve = RowCache(path)
+    serve.save([cached("p1")], watermark=T, full_read_at=T, replace=True, read_started=T)
+    serve.load()
+    statements: list[str] = []
+    serve._connect().set_trace_callback(statements.append)  # watching what the file is asked
+    serve.save([cached("p2")])  # its own write: applied to what it holds
+    assert set(serve.load().rows) == {"p1", "p2"}  # type: ignore[union-attr]
+    assert not [s for s in statements if "FROM rows" in s]  # 10,000 rows are not decoded at every webhook
+    RowCache(path).save([cached("p3")])  # cron, in another process
+    assert set(serve.load().rows) == {"p1", "p2", "p3"}  # type: ignore[union-attr]
+    assert [s for s in statements if "FROM rows" in s]
