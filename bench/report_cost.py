@@ -25,7 +25,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.cost import DEMO_CONFIG, STEP, Export, groom  # noqa: E402
+from bench.cost import DEMO_CONFIG, STEP, Export, bench_settings, groom  # noqa: E402
 from service.logging import configure_logging  # noqa: E402
 from service.notion import NotionGateway  # noqa: E402
 from service.pipelines.report import run_report  # noqa: E402
@@ -38,14 +38,7 @@ from service.settings import Settings  # noqa: E402
 POLICY = load_policy(DEMO_CONFIG, explicit=True)
 
 
-def settings_for(tmp: Path) -> Settings:
-    return Settings(
-        backlog_sandbox_path=tmp / "sandbox.sqlite3",
-        backlog_cache_dir=tmp / "cache",
-        backlog_lock_path=tmp / "run.lock",
-        backlog_config=DEMO_CONFIG,
-        github_export_path=tmp / "github.json",
-    )
+settings_for = bench_settings  # the same workspace layout as bench/cost.py
 
 
 def seed(n: int, tmp: Path) -> None:

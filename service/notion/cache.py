@@ -109,6 +109,14 @@ class _Memory:
     pending: dict[str, PendingWrite]
 
 
+def _pending_marks(conn: sqlite3.Connection) -> tuple[PendingWrite, ...]:
+    found = conn.execute("SELECT token, pid, started, ended FROM pending").fetchall()
+    return tuple(
+        PendingWrite(token, int(pid), _stamp(started) or datetime.fromtimestamp(0, UTC), _stamp(ended))
+        for token, pid, started, ended in found
+    )
+
+
 def _alive(pid: int) -> bool:
     if pid == os.getpid():
         return True
@@ -266,10 +274,7 @@ class RowCache:
                 {name: _decode(v) for name, v in json.loads(values).items()},
             )  # fmt: skip
             stored[page_id] = stored_at
-        pending = {
-            token: PendingWrite(token, int(pid), _stamp(started) or datetime.fromtimestamp(0, UTC), _stamp(ended))
-            for token, pid, started, ended in conn.execute("SELECT token, pid, started, ended FROM pending")
-        }
+        pending = {mark.token: mark for mark in _pending_marks(conn)}
         self._memory = _Memory(version, meta, rows, stored, pending)
         return self._memory
 
@@ -279,13 +284,9 @@ class RowCache:
             return ()
         try:
             with self._lock:
-                found = self._connect().execute("SELECT token, pid, started, ended FROM pending").fetchall()
+                return _pending_marks(self._connect())
         except (sqlite3.Error, OSError):
             return ()
-        return tuple(
-            PendingWrite(token, int(pid), _stamp(started) or datetime.fromtimestamp(0, UTC), _stamp(ended))
-            for token, pid, started, ended in found
-        )
 
     def save(
         self,

@@ -305,13 +305,9 @@ class Rows:
         marked = cache is not None and cache.begin_write(token, datetime.now(UTC))
         try:
             page = self.session.call(endpoint, send, write=True, what=what, recover=recover)
-        except (NotionValidationError, NotionAuthError, NotionBlockLimitError, CodecError):
+        except (NotionValidationError, NotionAuthError, NotionBlockLimitError, NotionNotFoundError, CodecError):
             if marked and cache is not None:
-                cache.settle([token])  # refused before anything was written
-            raise
-        except NotionNotFoundError:
-            if marked and cache is not None:
-                cache.settle([token])
+                cache.settle([token])  # refused (or the page is gone): nothing was written
             raise
         except BaseException:
             if marked and cache is not None:

@@ -62,6 +62,15 @@ def pm_gateway(notion: FaultyNotion, tmp_path: Any, **overrides: Any) -> NotionG
     )  # fmt: skip
 
 
+def seed_rows(gateway: NotionGateway, count: int, start: int = 0) -> dict[str, str]:
+    """`count` new Zendesk rows written by the service (zendesk:<start>...): Source Key -> page id."""
+    writes = [
+        RowWrite(f"zendesk:{n}", {"Name": f"row {n}", "Source": "Zendesk"}, {"Status": "New"})
+        for n in range(start, start + count)
+    ]
+    return dict(gateway.upsert(writes, existing={}).created)
+
+
 def full_database(notion: FaultyNotion) -> tuple[str, str]:
     """The candidates database as `backlog init` makes it: (database id, data source id)."""
     with setup_gateway(notion) as gateway:

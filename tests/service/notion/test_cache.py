@@ -13,9 +13,8 @@ from typing import Any
 import pytest
 
 from service.notion.cache import CachedRow, RowCache, cache_path
-from service.notion.gateway import NotionGateway, RowWrite
 from tests.fakes.faults import FaultyNotion
-from tests.service.notion.support import full_database, make_gateway, pm_gateway
+from tests.service.notion.support import full_database, make_gateway, pm_gateway, seed_rows
 
 T = datetime(2026, 7, 1, 9, 0, tzinfo=UTC)
 
@@ -97,21 +96,13 @@ def test_two_writers_on_one_file_never_corrupt_it(tmp_path: Path) -> None:
 # --- the gateway's incremental read ----------------------------------------------------------------------------
 
 
-def _rows(gateway: NotionGateway, count: int, start: int = 0) -> None:
-    writes = [
-        RowWrite(f"zendesk:{n}", {"Name": f"row {n}", "Source": "Zendesk"}, {"Status": "New"})
-        for n in range(start, start + count)
-    ]
-    gateway.upsert(writes, existing={})
-
-
 def test_incremental_read_returns_edits_since_the_watermark_and_the_boundary_minute(
     notion: FaultyNotion, sleeps: list[float], tmp_path: Path
 ) -> None:
     full_database(notion)
     cache_dir = tmp_path / "cache"
     with make_gateway(notion, sleeps, backlog_cache_dir=cache_dir) as gateway:
-        _rows(gateway, 3)
+        seed_rows(gateway, 3)
         first = gateway.read_rows()
     assert first.full
     assert len(first.changed) == 3
@@ -122,7 +113,7 @@ def test_incremental_read_returns_edits_since_the_watermark_and_the_boundary_min
         assert not quiet.full
         assert quiet.changed == []
         assert len(quiet.rows) == 3
-        _rows(gateway, 1, start=3)
+        seed_rows(gateway, 1, start=3)
         edited = gateway.find_by_source_keys(["zendesk:0"])["zendesk:0"]
         gateway.update_properties(edited.page_id, {"Reach": "12"})
     with pm_gateway(notion, tmp_path) as pm:  # the PM's own edit, in Notion: only a read can learn it
@@ -160,7 +151,7 @@ def test_full_read_on_schedule_and_on_request(notion: FaultyNotion, sleeps: list
     full_database(notion)
     cache_dir = tmp_path / "cache"
     with make_gateway(notion, sleeps, backlog_cache_dir=cache_dir) as gateway:
-        _rows(gateway, 2)
+        seed_rows(gateway, 2)
         assert gateway.read_rows().full
         assert not gateway.read_rows().full
         assert gateway.read_rows(full=True).full
@@ -172,7 +163,7 @@ def test_a_trashed_row_leaves_the_cache(notion: FaultyNotion, sleeps: list[float
     _, data_source_id = full_database(notion)
     cache_dir = tmp_path / "cache"
     with make_gateway(notion, sleeps, backlog_cache_dir=cache_dir) as gateway:
-        _rows(gateway, 2)
+        seed_rows(gateway, 2)
         rows = gateway.read_rows().rows
         gone = next(iter(rows))
         gateway.trash_row(gone)

@@ -14,19 +14,18 @@ from pathlib import Path
 import pytest
 
 from service.notion.errors import NotionError
-from service.notion.gateway import NotionGateway, RowWrite
+from service.notion.gateway import RowWrite
 from tests.fakes.faults import FaultyNotion, lost_answer
-from tests.service.notion.support import TOKEN, create_database, full_database, make_gateway, pm_gateway
+from tests.service.notion.support import (
+    TOKEN,
+    create_database,
+    full_database,
+    make_gateway,
+    pm_gateway,
+    seed_rows,
+)
 
 ROWS = 150  # more than one query page of 100: a read that returned the service's own edits needs two
-
-
-def _seed(gateway: NotionGateway, count: int = ROWS) -> dict[str, str]:
-    writes = [
-        RowWrite(f"zendesk:{n}", {"Name": f"row {n}", "Source": "Zendesk"}, {"Status": "New"}) for n in range(count)
-    ]
-    result = gateway.upsert(writes, existing={})
-    return dict(result.created)
 
 
 def _query_filters(notion: FaultyNotion) -> list[object]:
@@ -39,7 +38,7 @@ def test_own_edits_come_from_answers_and_a_read_asks_only_for_others(
     full_database(notion)
     cache_dir = tmp_path / "cache"
     with make_gateway(notion, sleeps, backlog_cache_dir=cache_dir) as gateway:
-        pages = _seed(gateway)
+        pages = seed_rows(gateway, ROWS)
         gateway.read_rows()  # the full read: the cache is warm
         for page_id in pages.values():  # the scorer's writes, every row
             gateway.update_properties(page_id, {"RICE": 12.5})
@@ -63,7 +62,7 @@ def test_a_write_whose_answer_was_lost_is_read_back_and_then_skipped_again(
     full_database(notion)
     cache_dir = tmp_path / "cache"
     with make_gateway(notion, sleeps, backlog_cache_dir=cache_dir, notion_max_retries=0) as gateway:
-        pages = _seed(gateway, 3)
+        pages = seed_rows(gateway, 3)
         gateway.read_rows()
         notion.transport.fail("PATCH", "pages/.+", lost_answer(502))  # it lands; the answer never comes
         with pytest.raises(NotionError):  # reported as a failed write; what matters is the next read
@@ -125,7 +124,7 @@ def test_a_process_killed_after_notion_applied_its_write_loses_nothing(
     full_database(notion)
     cache_dir = tmp_path / "cache"
     with make_gateway(notion, sleeps, backlog_cache_dir=cache_dir) as gateway:
-        pages = _seed(gateway, 3)
+        pages = seed_rows(gateway, 3)
         gateway.read_rows()
     root = Path(__file__).resolve().parents[3]
     child = subprocess.run(
@@ -159,7 +158,7 @@ def test_a_cache_that_saw_no_own_write_asks_who_the_integration_is_once(
     full_database(notion)
     cache_dir = tmp_path / "cache"
     with make_gateway(notion, sleeps, backlog_cache_dir=tmp_path / "elsewhere") as other:
-        _seed(other)  # an earlier run whose cache is gone: its 150 rows are the integration's edits
+        seed_rows(other, ROWS)  # an earlier run whose cache is gone: its 150 rows are the integration's edits
     with make_gateway(notion, sleeps, backlog_cache_dir=cache_dir) as gateway:
         assert gateway.read_rows().full
     counts = []
