@@ -4,9 +4,12 @@ One connection guarded by the sandbox's lock (SQLite serialises writers anyway),
 request, so a killed process leaves the file as it was after the last answered request.
 
 Parsed documents are cached by id (a query over 10,000 rows would otherwise parse 10,000 JSON documents per
-page of results). Callers mutate a document only to `update` it in the same request; a rollback drops the cache,
-and so does a commit by another process on the same file (`PRAGMA data_version` changes). `generation` moves
-on every change seen, so results derived from the documents (ordered query results) know when they are stale.
+page of results). Callers mutate a document only to `update` it in the same request; a rollback drops the cache.
+A commit by another process on the same file (`PRAGMA data_version` changes) drops only the documents it wrote:
+every insert and update stamps its row with the next value of one counter (`objects.stamp`, indexed), so the
+documents written since the last look are one indexed range (a PM edit in a 10,000-row workspace re-parses one
+document, not 10,000). `generation` moves on every change seen, so results derived from the documents (ordered
+query results) know when they are stale.
 """
 
 from __future__ import annotations
@@ -24,7 +27,8 @@ CREATE TABLE IF NOT EXISTS objects (
     id TEXT NOT NULL UNIQUE,
     kind TEXT NOT NULL,
     parent_id TEXT,
-    doc TEXT NOT NULL
+    doc TEXT NOT NULL,
+    stamp INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS objects_parent ON objects(parent_id, kind);
 CREATE INDEX IF NOT EXISTS objects_kind ON objects(kind);
@@ -42,19 +46,36 @@ class Store:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
+        self._add_stamps()
         self._conn.commit()
         self._docs: dict[str, tuple[str, JSON]] = {}
         self._data_version = self._read_data_version()
+        self._seen_stamp = self._max_stamp()
         self.generation = 0
+
+    def _add_stamps(self) -> None:
+        """A file written before `objects.stamp` existed gets the column (0 everywhere: nothing cached yet)."""
+        columns = {str(row[1]) for row in self._conn.execute("PRAGMA table_info(objects)")}
+        if "stamp" not in columns:
+            self._conn.execute("ALTER TABLE objects ADD COLUMN stamp INTEGER NOT NULL DEFAULT 0")
+        self._conn.execute("CREATE INDEX IF NOT EXISTS objects_stamp ON objects(stamp)")
+
+    def _max_stamp(self) -> int:
+        return int(self._conn.execute("SELECT COALESCE(MAX(stamp), 0) FROM objects").fetchone()[0])
 
     def _read_data_version(self) -> int:
         return int(self._conn.execute("PRAGMA data_version").fetchone()[0])
 
     def refresh(self) -> None:
-        """Drop cached documents if another connection committed since the last look."""
+        """Drop the cached documents another connection wrote since the last look (if it committed at all)."""
         version = self._read_data_version()
         if version != self._data_version:
-            self._docs.clear()
+            written = self._conn.execute(
+                "SELECT id, stamp FROM objects WHERE stamp > ?", (self._seen_stamp,)
+            ).fetchall()
+            for object_id, stamp in written:
+                self._docs.pop(str(object_id), None)
+                self._seen_stamp = max(self._seen_stamp, int(stamp))
             self._data_version = version
             self.generation += 1
 
@@ -94,14 +115,19 @@ class Store:
 
     def insert(self, object_id: str, kind: str, parent_id: str | None, doc: JSON) -> None:
         self._conn.execute(
-            "INSERT INTO objects(id, kind, parent_id, doc) VALUES (?, ?, ?, ?)",
+            # the next stamp is read under the write lock (SQLite runs one writer at a time): never repeated
+            "INSERT INTO objects(id, kind, parent_id, doc, stamp)"
+            " VALUES (?, ?, ?, ?, (SELECT COALESCE(MAX(stamp), 0) + 1 FROM objects))",
             (object_id, kind, parent_id, _dumps(doc)),
         )
         self._docs[object_id] = (kind, doc)
         self.generation += 1
 
     def update(self, object_id: str, doc: JSON) -> None:
-        self._conn.execute("UPDATE objects SET doc = ? WHERE id = ?", (_dumps(doc), object_id))
+        self._conn.execute(
+            "UPDATE objects SET doc = ?, stamp = (SELECT COALESCE(MAX(stamp), 0) + 1 FROM objects) WHERE id = ?",
+            (_dumps(doc), object_id),
+        )
         self.generation += 1
         cached = self._docs.get(object_id)
         if cached is not None:
