@@ -270,8 +270,12 @@ class NotionGateway:
 
     def replace_children(self, page_id: str, blocks: list[JSON]) -> bool:
         """Make the page's content `blocks` (a report page regenerated in place), compared over the whole page:
-        only what is missing is written, nothing when it matches already. True when something was written."""
-        return self._pages.replace_children(page_id, blocks)
+        only what is missing is written, nothing when it matches already. True when something was written (the
+        page cache then forgets the page's texts: the next report lists it)."""
+        written = self._pages.replace_children(page_id, blocks)
+        if written:
+            self.page_cache.put_texts(page_id, None, ())
+        return written
 
     # --- sub-pages found by title prefix, through the page cache (a report re-run: one retrieve per page)
 

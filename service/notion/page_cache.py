@@ -7,7 +7,11 @@ reads one page object per page instead of listing the parent page and the page's
 - a page's block texts are kept with the page's last_edited_time when they were read (or written) and the local
   time they were known. They are used only when Notion's last_edited_time is still the same AND that minute was
   over, with a margin for clock skew, before they were known: Notion stamps edits to the minute, so an edit in
-  the same minute as the read would not change the stamp.
+  the same minute as the read would not change the stamp;
+- texts this host wrote (the page made, or rewritten) are kept with this integration's user id and the local time
+  the write ended. They are used while Notion says the page was last edited by this integration, no later than
+  that time (with the skew margin): an edit by anyone else after ours, even in the same minute, makes the PM
+  (or whoever) the page's last editor. So the re-run right after a report needs no listing either.
 """
 
 from __future__ import annotations
@@ -70,7 +74,7 @@ class PageCache:
         except (OSError, ValueError):
             saved = None
         if not isinstance(saved, dict) or saved.get("version") != VERSION:
-            return {"version": VERSION, "children": {}, "pages": {}}
+            return {"version": VERSION, "children": {}, "pages": {}, "editor": None}
         saved.setdefault("children", {})
         saved.setdefault("pages", {})
         return saved
@@ -98,17 +102,40 @@ class PageCache:
         saved["children"][self._key(parent_page_id, prefix)] = page_id
         self._save(saved)
 
-    def texts(self, page_id: str, last_edited_time: str) -> list[str] | None:
+    def texts(self, page_id: str, last_edited_time: str, last_edited_by: str | None = None) -> list[str] | None:
         """The cached block texts of the page, when they are known to be its content now (see the module doc)."""
         entry = self._load()["pages"].get(page_id)
-        if not isinstance(entry, dict) or entry.get("edited") != last_edited_time:
+        edited = parse_stamp(last_edited_time)
+        if not isinstance(entry, dict) or edited is None or not isinstance(entry.get("texts"), list):
             return None
-        edited, seen = parse_stamp(last_edited_time), parse_stamp(str(entry.get("seen", "")))
-        texts = entry.get("texts")
-        if edited is None or seen is None or not isinstance(texts, list):
+        texts = [str(t) for t in entry["texts"]]
+        own = entry.get("own")
+        if isinstance(own, dict) and last_edited_by and _same_id(own.get("by"), last_edited_by):
+            until = parse_stamp(str(own.get("until", "")))
+            if until is not None and edited <= until + SKEW:
+                return texts  # the last edit is this integration's, and none came after the write recorded here
+        seen = parse_stamp(str(entry.get("seen", "")))
+        if entry.get("edited") != last_edited_time or seen is None:
             return None
         minute_over = edited.replace(second=0, microsecond=0) + timedelta(minutes=1)
-        return [str(t) for t in texts] if seen >= minute_over + SKEW else None
+        return texts if seen >= minute_over + SKEW else None
+
+    def editor(self) -> str | None:
+        """This integration's user id, as the answer to a page it made showed it (None until then)."""
+        found = self._load().get("editor")
+        return str(found) if found else None
+
+    def put_own(self, page_id: str, texts: Sequence[str], editor: str | None) -> None:
+        """Remember what this host just wrote on the page (as `editor`, this integration's user); with no known
+        editor, forget the page's texts instead (the next run lists it)."""
+        saved = self._load()
+        if not editor:
+            saved["pages"].pop(page_id, None)
+        else:
+            saved["editor"] = editor
+            until = self.now().isoformat()
+            saved["pages"][page_id] = {"own": {"by": editor, "until": until}, "texts": list(texts)}
+        self._save(saved)
 
     def put_texts(
         self, page_id: str, last_edited_time: str | None, texts: Sequence[str], *, seen: datetime | None = None
@@ -140,6 +167,12 @@ def _same_id(a: object, b: str) -> bool:
     return str(a or "").replace("-", "") == b.replace("-", "")
 
 
+def _user_id(user: object) -> str | None:
+    """The id of a `created_by` / `last_edited_by` user reference, or None."""
+    found = user.get("id") if isinstance(user, dict) else None
+    return str(found) if found else None
+
+
 class CachedPages:
     """Sub-pages found by title prefix, through the cache: one `pages.retrieve` when nothing changed."""
 
@@ -163,7 +196,7 @@ class CachedPages:
             self.cache.put_child(parent_page_id, prefix, found)
             return self._listed(found, "", None)
         page_id, edited = str(page["id"]), str(page.get("last_edited_time", ""))
-        texts = self.cache.texts(page_id, edited)
+        texts = self.cache.texts(page_id, edited, _user_id(page.get("last_edited_by")))
         if texts is None:
             return self._listed(page_id, str(page.get("url", "")), edited)
         return PageView(page_id, str(page.get("url", "")), tuple(texts))
@@ -203,18 +236,19 @@ class CachedPages:
     ) -> tuple[str, str]:
         """Create the sub-page (one call for up to 100 blocks) and remember it and what it holds."""
         page = self.pages.create(parent_page_id, title, blocks, icon=icon)
-        page_id, edited = str(page["id"]), page.get("last_edited_time")
+        page_id = str(page["id"])
         self.cache.put_child(parent_page_id, prefix, page_id)
-        self.cache.put_texts(page_id, str(edited) if edited else None, [block_text(block) for block in blocks])
+        editor = _user_id(page.get("last_edited_by")) or _user_id(page.get("created_by"))
+        self.cache.put_own(page_id, [block_text(block) for block in blocks], editor)
         return page_id, str(page.get("url", ""))
 
     def rewrite(self, view: PageView, blocks: list[JSON]) -> bool:
-        """Make the page's content `blocks` (compared with the blocks just listed); its cached texts are dropped,
-        since the write moved its last_edited_time on to a value not known here."""
+        """Make the page's content `blocks` (compared with the blocks just listed) and remember it as this host's
+        write (by the integration user a page it made showed; unknown: its texts are dropped)."""
         current = self.relist(view).blocks
         written = self.pages.replace_children(view.page_id, blocks, current=current)
         if written:
-            self.cache.put_texts(view.page_id, None, ())
+            self.cache.put_own(view.page_id, [block_text(block) for block in blocks], self.cache.editor())
         return written
 
 

@@ -22,6 +22,7 @@ from urllib.parse import urlencode
 import httpx
 
 from service.sandbox import Sandbox, SandboxTransport
+from service.sandbox.core import ACT_AS_HEADER
 
 JSON = dict[str, Any]
 API_PREFIX = "/v1/"
@@ -229,14 +230,17 @@ class FaultyNotion:
         sandbox = Sandbox(path, token=token, wall_clock=clock)
         return cls(sandbox, clock, FaultyTransport(SandboxTransport(sandbox), **faults), token)
 
-    def api(self, method: str, path: str, body: JSON | None = None) -> JSON:
-        """One request straight to the sandbox (no faults, not recorded); fails the test on an error answer."""
+    def api(self, method: str, path: str, body: JSON | None = None, *, as_person: bool = False) -> JSON:
+        """One request straight to the sandbox (no faults, not recorded); fails the test on an error answer.
+        `as_person`: made as the workspace's person (the PM in Notion's UI), not as the integration."""
         content = json.dumps(body).encode() if body is not None else b""
         headers = {
             "authorization": f"Bearer {self.token}",
             "content-type": "application/json",
             "notion-version": "2025-09-03",
         }
+        if as_person:
+            headers[ACT_AS_HEADER] = "person"
         status, _, data = self.sandbox.handle(method, API_PREFIX + path, "", headers, content)
         answer: JSON = json.loads(data)
         assert status == 200, f"seeding {method} {path}: {answer}"

@@ -184,10 +184,13 @@ def test_one_pm_edit_is_rescored_with_one_read_and_one_write(worlds: dict[int, W
     assert results[0] == results[1] == (1, {"data_sources.query": 1, "pages.update": 1})
 
 
-def test_a_report_rerun_with_no_edits_costs_at_most_three_calls(worlds: dict[int, World], tmp_path: Path) -> None:
+def test_a_report_rerun_with_no_edits_costs_the_incremental_read_and_one_look_at_its_page(
+    worlds: dict[int, World], tmp_path: Path
+) -> None:
     counts = [world.report() for world in _both(worlds, tmp_path)]
     assert counts[0] == counts[1]
-    assert sum(counts[0].values()) <= 3
+    # the page was written by this host seconds ago: Notion's last_edited_by says nobody edited it since
+    assert counts[0] == {"data_sources.query": 1, "pages.retrieve": 1}
     assert not {"pages.update", "pages.create", "blocks.children.append", "blocks.delete"} & set(counts[0])
 
 
