@@ -265,7 +265,9 @@ def test_the_per_workspace_overlay_builds_valid_resources_named_for_its_workspac
 
 def test_the_base_kustomization_builds() -> None:
     kinds = sorted(doc["kind"] for doc in kustomize_build(K8S))
-    assert kinds == sorted(["ConfigMap", "ConfigMap", "CronJob", "Deployment", "PodDisruptionBudget", "Service"])
+    assert kinds == sorted(
+        ["ConfigMap", "ConfigMap", "CronJob", "Deployment", "PersistentVolumeClaim", "PodDisruptionBudget", "Service"]
+    )
 
 
 def test_cronjob_never_overlaps_and_keeps_bounded_history() -> None:
@@ -297,8 +299,15 @@ def test_pods_run_locked_down_with_secrets_as_files(manifest: str, kind: str) ->
     mounts = {mount["mountPath"]: mount for mount in container["volumeMounts"]}
     assert "secret" in volumes[mounts[SECRETS_MOUNT]["name"]]
     assert mounts[SECRETS_MOUNT]["readOnly"] is True
-    # The root filesystem is read-only: the lock file and cache need a writable scratch volume.
-    assert "emptyDir" in volumes[mounts["/data"]["name"]]
+    # The root filesystem is read-only: the lock file and cache need a writable volume. The CronJob's outlives
+    # its pod (a run reads only what changed since the last), `serve`'s replicas keep their rows in memory.
+    data = volumes[mounts["/data"]["name"]]
+    if kind == "CronJob":
+        claim = k8s_resource(K8S / "pvc.yaml", "PersistentVolumeClaim")
+        assert data["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+        assert claim["spec"]["accessModes"] == ["ReadWriteOnce"]
+    else:
+        assert "emptyDir" in data
     assert not any(env.get("name", "").lower() in SECRET_SETTINGS for env in container.get("env", []))
 
 
