@@ -421,11 +421,16 @@ def _serve(tmp: Path, rate: float, sandbox: Path | None = None) -> tuple[subproc
         BACKLOG_LOG_LEVEL="ERROR",
     )
     command = [str(Path(sys.executable).parent / "backlog"), "sandbox", "--port", str(port), "--rate-limit", str(rate)]
-    process = subprocess.Popen(  # noqa: S603 - our own `backlog` next to this interpreter
-        command, env=env, cwd=tmp, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
-    )
+    log_path = tmp / f"sandbox-{port}.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen(  # noqa: S603 - our own `backlog` next to this interpreter
+            command, env=env, cwd=tmp, stdout=log_file, stderr=subprocess.STDOUT
+        )
     deadline = time.monotonic() + 180  # a 10,000-row file takes a while to open on a loaded host
     while time.monotonic() < deadline:
+        if process.poll() is not None:  # it died (the port taken meanwhile, the file locked): say why
+            tail = log_path.read_text(encoding="utf-8", errors="replace")[-2000:]
+            raise SystemExit(f"`backlog sandbox --port {port}` exited {process.returncode}:\n{tail}")
         try:
             # the API, not the HTML view (which renders the whole workspace: slow at 10,000 rows)
             headers = {"Authorization": f"Bearer {SANDBOX_TOKEN}", "Notion-Version": "2025-09-03"}

@@ -205,18 +205,26 @@ def run(
     with_report: Annotated[bool, typer.Option("--report", help="Also write the sprint report.")] = False,
     sprint: Annotated[int | None, typer.Option("--sprint", min=1, help="Sprint number for --report.")] = None,
     start: Annotated[str | None, typer.Option(help="Sprint start for --report (default next Monday).")] = None,
+    with_themes: Annotated[
+        bool,
+        typer.Option("--themes", help="Also run `backlog themes` after sync (always done with --report)."),
+    ] = False,
     full: FullRead = False,
 ) -> None:
-    """The cron job: sync, then score (then the report with --report --sprint N). One run at a time per host.
+    """The cron job: sync, then score (then themes and the report with --report --sprint N). One run at a time
+    per host.
 
-    A second `backlog run` while one holds the lock (BACKLOG_LOCK_PATH) exits at once with a message. Exit codes
-    as `sync`. Each step logs one summary event with counts, Notion calls and duration.
+    Themes (duplicate links, the backlog-themes database) read every open candidate, so an hourly run leaves them
+    to the grooming run (--report) unless --themes asks. A second `backlog run` while one holds the lock
+    (BACKLOG_LOCK_PATH) exits at once with a message. Exit codes as `sync`. Each step logs one summary event with
+    counts, Notion calls and duration.
     """
     if with_report and sprint is None:
         raise typer.BadParameter("--report needs --sprint N")
     target = SprintTarget(sprint, parse_start(start)) if with_report and sprint is not None else None
     with command("run", exclusive=True) as (settings, gateway), CycleView(sprint=sprint) as view:
-        result = run_cycle(settings, gateway, policy_for(settings), sprint=target, observer=view, full=full)
+        policy = policy_for(settings)
+        result = run_cycle(settings, gateway, policy, sprint=target, observer=view, full=full, themes=with_themes)
     raise typer.Exit(result.exit_code)
 
 

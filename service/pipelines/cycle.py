@@ -1,5 +1,9 @@
 """`backlog run`, the cron job: sync, then score, then (for a sprint) the report; each step timed and counted.
 
+Themes (duplicate links, `backlog-themes`) run between sync and score on the grooming run (`--report --sprint N`)
+and with `--themes`: they read every open candidate (one full read, ceil(N / 100) calls), which an hourly run
+should not pay for; the sprint page's "What's rising" is computed by the report itself either way.
+
 The order is the data's: score reads what sync wrote, the report reads the scores. A step that fails on Notion
 is reported and the next one still runs (a score of yesterday's rows beats none); a configuration error (exit 2)
 stops the cycle, since every later step would meet it too. The one-run-per-host lock is held by the caller
@@ -20,6 +24,7 @@ from service.notion import NotionError, NotionGateway
 from service.pipelines.report import ReportResult, run_report
 from service.pipelines.score import run_score
 from service.pipelines.sync import run_sync
+from service.pipelines.themes import run_themes
 from service.settings import Settings
 
 log = get_logger(__name__)
@@ -132,6 +137,16 @@ def score_step(gateway: NotionGateway, policy: Policy, *, full: bool = False, ha
     return work
 
 
+def themes_step(gateway: NotionGateway, policy: Policy) -> Work:
+    """`backlog themes` as a step of a cycle (the demo, `backlog run --report` and `--themes`)."""
+
+    def work() -> tuple[object, int]:
+        gateway.database()
+        return run_themes(gateway, sprint_weeks=policy.capacity.sprint_weeks), EXIT_OK
+
+    return work
+
+
 def report_exit_code(result: ReportResult) -> int:
     """1 when a row could not be marked (named in the summary): the page alone is not the whole report."""
     return EXIT_FAILED if result.failed else EXIT_OK
@@ -155,14 +170,16 @@ def run_cycle(
     sprint: SprintTarget | None = None,
     observer: StepObserver | None = None,
     full: bool = False,
+    themes: bool = False,
 ) -> CycleReport:
-    """Sync -> score [-> report]; stops after a step that ends with a configuration error. The rows are read
-    once: score and report take sync's (with every write of the run applied), `full` makes that read a full one."""
+    """Sync [-> themes] -> score [-> report]; stops after a step that ends with a configuration error. The rows
+    are read once: score and report take sync's (with every write of the run applied), `full` makes that read a
+    full one. Themes run with a sprint (the grooming run) or when asked (`themes`)."""
     shown = observer or Silent()
-    steps: list[tuple[str, Work]] = [
-        ("sync", sync_step(settings, gateway, policy, shown, full=full)),
-        ("score", score_step(gateway, policy, full=full, handed=True)),
-    ]
+    steps: list[tuple[str, Work]] = [("sync", sync_step(settings, gateway, policy, shown, full=full))]
+    if themes or sprint is not None:
+        steps.append(("themes", themes_step(gateway, policy)))
+    steps.append(("score", score_step(gateway, policy, full=full, handed=True)))
     if sprint is not None:
         steps.append(("report", report_step(gateway, policy, sprint, handed=True)))
     done: list[StepResult] = []

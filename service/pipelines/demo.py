@@ -27,9 +27,9 @@ from service.pipelines.cycle import (
     run_step,
     score_step,
     sync_step,
+    themes_step,
 )
 from service.pipelines.escalate import first_waiting, run_escalate
-from service.pipelines.themes import themes_step
 from service.settings import Settings
 
 log = get_logger(__name__)

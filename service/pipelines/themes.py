@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from scoring.policy import Policy
 from scoring.similarity import content_terms
 from scoring.themes import PreviousThemes, Theme, ThemeItem, assign_themes, group_by_meaning, theme_stats
 from scoring.trends import Cycle, Trend, theme_trends
@@ -21,7 +20,6 @@ from service.embedding import Embedder, feedback_text
 from service.logging import get_logger
 from service.notion import NotionGateway, Row
 from service.notion.themes import ThemeRow, ThemeStore, join_ids, split_ids
-from service.pipelines.cycle import EXIT_OK, Work
 from service.pipelines.dedupe import NOTE_PROPERTY, link_backlog, shared_embedder
 
 log = get_logger(__name__)
@@ -221,12 +219,3 @@ def _store(
             if live.get(member) != page_id:
                 store.set_theme(member, page_id)
                 report.moved_rows += 1
-
-
-def themes_step(gateway: NotionGateway, policy: Policy) -> Work:
-    """`backlog themes` as a step of a cycle (the demo; `backlog run` could add it the same way)."""
-
-    def work() -> tuple[object, int]:
-        return run_themes(gateway, sprint_weeks=policy.capacity.sprint_weeks), EXIT_OK
-
-    return work

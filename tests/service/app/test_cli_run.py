@@ -208,8 +208,9 @@ def test_run_with_report_prints_each_step_then_its_exit_code_and_calls(runner: C
     assert result.exit_code == 0, result.output
     lines = result.stdout.splitlines()
     step_lines = [line for line in lines if line.startswith("run: ")]
-    expected = [f"run: {step} exit 0" for step in ("sync", "score", "report")]
+    expected = [f"run: {step} exit 0" for step in ("sync", "themes", "score", "report")]
     assert [line.split(",")[0] for line in step_lines] == expected
+    assert "themes: " in result.stdout  # the grooming run keeps backlog-themes current
     assert f"Notion writes: {DEMO_TOTAL};" in result.stdout  # the sync table's footer, before its step line
     assert lines.index(step_lines[0]) > next(i for i, line in enumerate(lines) if line.startswith("Notion writes"))
     assert "report: sprint 2:" in result.stdout

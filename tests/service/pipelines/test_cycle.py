@@ -1,5 +1,5 @@
-"""`backlog run`'s cycle on the in-process sandbox: sync -> score [-> report] in that order, each step timed and
-counted; a Notion failure is contained to its step, a configuration error stops the cycle."""
+"""`backlog run`'s cycle on the in-process sandbox: sync [-> themes] -> score [-> report] in that order, each step
+timed and counted; a Notion failure is contained to its step, a configuration error stops the cycle."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from service.pipelines.cycle import EXIT_CONFIG, EXIT_FAILED, SprintTarget, Step
 from service.pipelines.report import ReportResult
 from service.pipelines.score import ScoreReport
 from service.pipelines.sync import SyncReport
+from service.pipelines.themes import ThemesReport
 from service.policy_file import load_policy
 from tests.fakes.sandbox_helpers import DEMO_CONFIG, DEMO_ITEMS, DEMO_TOTAL, sandbox_gateway, sandbox_settings
 
@@ -66,11 +67,29 @@ def test_with_a_sprint_the_report_step_plans_it(tmp_path: Path) -> None:
     with sandbox_gateway(settings) as gateway:
         result = run_cycle(settings, gateway, POLICY, sprint=SprintTarget(3, date(2026, 11, 23)))
 
-    assert [s.name for s in result.steps] == ["sync", "score", "report"]
+    assert [s.name for s in result.steps] == ["sync", "themes", "score", "report"]
+    themes = result.steps[1].report
+    assert isinstance(themes, ThemesReport)
+    assert themes.themes > 0  # the grooming run fills backlog-themes
+    assert themes.created
     report = result.steps[-1].report
     assert isinstance(report, ReportResult)
     assert report.page_action == "created"
     assert "Sprint 3" in report.markdown
+
+
+def test_themes_run_hourly_only_when_asked(tmp_path: Path) -> None:
+    settings = sandbox_settings(tmp_path)
+    with sandbox_gateway(settings) as gateway:
+        plain = run_cycle(settings, gateway, POLICY)
+        asked = run_cycle(settings, gateway, POLICY, themes=True)
+
+    assert [s.name for s in plain.steps] == ["sync", "score"]
+    assert [s.name for s in asked.steps] == ["sync", "themes", "score"]
+    themes = asked.steps[1].report
+    assert isinstance(themes, ThemesReport)
+    assert themes.themes > 0
+    assert asked.exit_code == 0
 
 
 def test_a_notion_error_fails_its_step_and_the_next_step_still_runs(tmp_path: Path) -> None:
