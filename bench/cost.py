@@ -324,8 +324,8 @@ def run_one(n: int, *, rate: float | None) -> None:
 
 def webhook_at_rate(n: int, tmp: Path, rate: float) -> None:
     """The same workspace served over HTTP by `backlog sandbox --rate-limit RATE`; `serve`'s rescore worker (its
-    long-lived gateway, warm cache, 1 s debounce) gets one page from the webhook after a PM edit: the time from
-    the event to the new RICE in Notion, and the calls it took."""
+    long-lived gateway, warm cache, one rescore done before, 1 s debounce) gets one page from the webhook after a
+    PM edit: the time from the event to the new RICE in Notion, and the calls it took."""
     from service.app.server import build_service  # only this scenario needs the web app
 
     settings = bench_settings(tmp)
@@ -341,10 +341,15 @@ def webhook_at_rate(n: int, tmp: Path, rate: float) -> None:
         timing = TimingTransport()
         gateway = NotionGateway.from_settings(served, transport=timing)
         gateway.read_rows()  # serve has been up a while: database found, cache warm
-        time.sleep(2)  # the served sandbox's bucket refills
         _, worker = build_service(served, gateway=gateway, debounce_s=1.0)
         worker.start()
         pm = person_gateway(settings, tmp)
+        # ... and has rescored before (an unchanged page: no write), as a service that has been up a while has
+        warm = worker.rescores
+        worker.submit(page_of(pm, f"github:acme/voice#{n // 4}"))
+        while worker.rescores == warm:
+            time.sleep(0.01)
+        time.sleep(2)  # the served sandbox's bucket refills
         page_id = page_of(pm, f"github:acme/voice#{n // 3}")
         before = pm.get_row(page_id).values.get("RICE")
         pm.update_properties(page_id, {"Reach": "10", "Impact": "3", "Confidence": "100%", "Effort": "XS"})

@@ -8,6 +8,7 @@ almost never sees a slow or failed answer.
 
 from __future__ import annotations
 
+import gc
 import queue
 import threading
 from collections import OrderedDict
@@ -34,6 +35,15 @@ def _no_target(_page_id: str) -> str | None:
 
 def _any_parent(_parents: frozenset[str]) -> bool:
     return True
+
+
+def settle_heap() -> None:
+    """After a job, while nothing waits: collect its garbage now and freeze what survives (the rows `serve` keeps
+    in memory), so a later job's collections walk only what that job made. Unfrozen, a full collection fell in
+    the middle of the next rescore and walked every cached row: 0.4 s of a webhook's 2 s at 10,000 rows.
+    Frozen objects are still freed by reference counting once unused; only reference cycles among them stay."""
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass(frozen=True)
@@ -156,7 +166,8 @@ class RescoreWorker:
                 return
             while not self._wake.empty():
                 self._wake.get_nowait()
-            self.run_pending()
+            if self.run_pending():
+                settle_heap()
 
     @property
     def alive(self) -> bool:
