@@ -214,8 +214,8 @@ def run(
     """The cron job: sync, then score (then themes and the report with --report --sprint N). One run at a time
     per host.
 
-    Themes (duplicate links, the backlog-themes database) read every open candidate, so an hourly run leaves them
-    to the grooming run (--report) unless --themes asks. A second `backlog run` while one holds the lock
+    Themes (duplicate links, the backlog-themes database) regroup every open candidate, so an hourly run leaves
+    them to the grooming run (--report) unless --themes asks. A second `backlog run` while one holds the lock
     (BACKLOG_LOCK_PATH) exits at once with a message. Exit codes as `sync`. Each step logs one summary event with
     counts, Notion calls and duration.
     """

@@ -29,7 +29,8 @@ from service.logging import get_logger
 
 log = get_logger(__name__)
 
-FORMAT = "3"  # bump when the stored shape changes: an older file is then a full read, never a misread
+FORMAT = "4"  # bump when the stored shape changes: an older file is then a full read, never a misread
+# 4: rows hold the Theme relation too (the themes step reads its candidates from the cache)
 _SCHEMA = (
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
     (
@@ -94,6 +95,7 @@ class CacheState:
     editors: tuple[str, ...] = ()
     pending: tuple[PendingWrite, ...] = ()
     recent: frozenset[str] = frozenset()  # rows stored since the previous read started (own writes among them)
+    fields: str | None = None  # the property ids the rows were read with (another set: they are not usable)
 
 
 @dataclass
@@ -256,6 +258,7 @@ class RowCache:
             tuple(json.loads(meta.get("editors", "[]"))),
             tuple(memory.pending.values()),
             recent,
+            meta.get("fields"),
         )
 
     def _current(self, conn: sqlite3.Connection) -> _Memory:
@@ -299,12 +302,14 @@ class RowCache:
         settled: Iterable[str] = (),
         editor: str | None = None,
         read_started: datetime | None = None,
+        fields: str | None = None,
     ) -> bool:
         """Write rows (and drop `removed`) in one transaction. Rows a read returned (`read_started`: when it began)
         never replace a newer one: a write's answer stored while the read ran stays (its minute may be the same).
         `replace` (a full read) drops the rows stored before the read began first. `settled` pending marks go in
-        the same transaction; `editor` joins the editors whose writes come from answers. A failure is logged,
-        never raised (False): the next run reads more, nothing else."""
+        the same transaction; `editor` joins the editors whose writes come from answers; `fields` (a read's)
+        records the properties the rows hold. A failure is logged, never raised (False): the next run reads
+        more, nothing else."""
         meta: Mapping[str, datetime | None] = {
             "watermark": watermark,
             "full_read_at": full_read_at,
@@ -337,6 +342,8 @@ class RowCache:
                     )  # fmt: skip
                     conn.executemany("DELETE FROM pending WHERE token = ?", [(token,) for token in settled])
                     stored = {"format": FORMAT, **{k: v.isoformat() for k, v in meta.items() if v is not None}}
+                    if fields is not None:
+                        stored["fields"] = fields
                     if editor:
                         known = conn.execute("SELECT value FROM meta WHERE key = 'editors'").fetchone()
                         editors = json.loads(known[0]) if known else []

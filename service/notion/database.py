@@ -338,6 +338,11 @@ class Database:
         assert self._schema is not None
         return self._schema
 
+    def adopt_schema(self, properties: Mapping[str, Mapping[str, Any]]) -> None:
+        """The data source's properties as a write of its schema answered them (a relation just added): the
+        next row read asks for the new property too."""
+        self._remember_schema(properties, self.ref().data_source_id)
+
     def filter_properties(self, property_names: Sequence[str]) -> list[str]:
         """The `filter_properties` ids for a query or page retrieve that reads `property_names` (the live ids:
         a PM's rename does not break them). On 2026-12-01 a query without them answers with titles only."""

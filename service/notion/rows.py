@@ -32,7 +32,7 @@ from service.notion.errors import (
     NotionValidationError,
 )
 from service.notion.pages import read_page
-from service.notion.schema import BY_NAME, EDITOR_TYPE, SCHEMA
+from service.notion.schema import BY_NAME, EDITOR_TYPE, SCHEMA, THEME_SPEC
 from service.notion.session import JSON, PAGE_SIZE, NotionSession, chunks
 
 log = get_logger(__name__)
@@ -198,6 +198,9 @@ class Rows:
     def _usable(self, state: CacheState | None, now: datetime, full_if_pages: int) -> CacheState | None:
         if state is None or state.watermark is None or state.full_read_at is None:
             return None
+        if state.fields != self._fields():  # rows read without a property asked for now (the Theme, say)
+            log.info("notion.rows_fields_changed", next="one full read")
+            return None
         if now - state.full_read_at >= timedelta(hours=self.full_read_hours):
             return None
         if full_if_pages and max(1, math.ceil(len(state.rows) / PAGE_SIZE)) <= full_if_pages:
@@ -285,7 +288,12 @@ class Rows:
             full_read_at=full_read_at,
             replace=result.full,
             read_started=read_started,
+            fields=self._fields(),
         )
+
+    def _fields(self) -> str:
+        """The properties a read asks for, as the cache records them (a PM or `themes` adding one: a full read)."""
+        return ",".join(sorted(self._read_properties()))
 
     def snapshot(self) -> dict[str, Row] | None:
         """The rows of the last `read` with this process's writes applied (None before a read): what `run`
@@ -472,8 +480,9 @@ class Rows:
         return self.row(read_page(self.client, self.session, page_id, filter_properties=self._read_properties()))
 
     def _read_properties(self) -> list[str]:
-        """The live ids of the schema's properties: what every row read asks Notion for."""
-        return self.database.filter_properties([spec.name for spec in SCHEMA])
+        """The live ids of the schema's properties and of the Theme relation (once `backlog themes` added it):
+        what every row read asks Notion for, so the themes step reads its candidates through the row cache."""
+        return self.database.filter_properties([spec.name for spec in SCHEMA] + [THEME_SPEC.name])
 
     def _read_names(self) -> set[str]:
         """The live names of the properties a row read asks for."""

@@ -19,9 +19,9 @@ from service.logging import get_logger
 from service.notion.codecs import decode_properties, decode_rich_text, encode_property, encode_rich_text
 from service.notion.database import Database, DatabaseRef
 from service.notion.rows import Row, Rows
-from service.notion.schema import SCHEMA, THEME_SPEC
+from service.notion.schema import THEME_SPEC
 from service.notion.session import JSON, PAGE_SIZE, NotionSession
-from service.notion.versions import filter_properties_for, is_trashed
+from service.notion.versions import is_trashed
 
 log = get_logger(__name__)
 
@@ -69,7 +69,6 @@ class ThemeStore:
         self.database = database
         self.rows = rows
         self._ref: DatabaseRef | None = None
-        self._candidate_schema: dict[str, JSON] | None = None
 
     # --- the database
 
@@ -130,7 +129,7 @@ class ThemeStore:
                 what=f"adding the relation {THEME_SPEC.name!r} to {candidates.title!r}",
             )
             schema = dict(updated.get("properties") or {})
-        self._candidate_schema = schema
+            self.database.adopt_schema(schema)  # row reads (and so the row cache) now carry the Theme
 
     # --- reading
 
@@ -149,13 +148,10 @@ class ThemeStore:
         return [ThemeRow(str(p["id"]), decode_properties(p.get("properties") or {})) for p in pages]
 
     def candidates(self) -> list[Row]:
-        """Every candidate with its Theme (the schema's properties plus the relation)."""
+        """Every live candidate with its Theme: the row read, so through the row cache (what changed since the
+        last read, not every row) and past Notion's 10,000-row query cap (`Rows.iter_rows`' windows)."""
         self.ensure()
-        assert self._candidate_schema is not None
-        names = [spec.name for spec in SCHEMA] + [THEME_SPEC.name]
-        ids = filter_properties_for(names, self._candidate_schema)
-        ref = self.database.ref()
-        return [self.rows.row(p) for p in self._query(ref.data_source_id, ids, f"reading the themes of {ref.title!r}")]
+        return list(self.rows.read().rows.values())
 
     # --- writing
 

@@ -1,8 +1,10 @@
 """`backlog run`, the cron job: sync, then score, then (for a sprint) the report; each step timed and counted.
 
 Themes (duplicate links, `backlog-themes`) run between sync and score on the grooming run (`--report --sprint N`)
-and with `--themes`: they read every open candidate (one full read, ceil(N / 100) calls), which an hourly run
-should not pay for; the sprint page's "What's rising" is computed by the report itself either way.
+and with `--themes`. Their Notion cost follows the change (the candidates come through the row cache; the theme
+rows are one query), but they embed and regroup every open candidate (seconds of CPU at 10,000 rows) and rewrite
+each theme's counts and trend as they move, so the hourly run leaves them out unless asked; the sprint page's
+"What's rising" is computed by the report itself either way.
 
 The order is the data's: score reads what sync wrote, the report reads the scores. A step that fails on Notion
 is reported and the next one still runs (a score of yesterday's rows beats none); a configuration error (exit 2)
