@@ -505,8 +505,9 @@ class DiscordConnector(Connector):
         if not isinstance(author, dict):
             self.skip(where, "message has no 'author' object")
             return None
-        if author.get("isBot") is True or message.get("type", "Default") not in EXPORT_HUMAN_TYPES:
-            return None
+        kind = message.get("type", "Default")
+        if author.get("isBot") is True or not isinstance(kind, str) or kind not in EXPORT_HUMAN_TYPES:
+            return None  # a bot's, a system message (pin, join...), or a type no exporter writes
         content = message.get("content")
         text = normalize_whitespace(content) if isinstance(content, str) else ""
         if not text:

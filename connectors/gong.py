@@ -291,7 +291,7 @@ def parse_tracker_cell(cell: str) -> dict[str, int]:
     """`Product feedback:2; Competitors (1), Pricing` -> {"Product feedback": 2, "Competitors": 1, "Pricing": 1}."""
     counts: dict[str, int] = {}
     for part in re.split(r"[;,\n]", cell):
-        match = re.fullmatch(r"\s*(.*?)\s*(?:[:=]\s*(\d+)|\((\d+)\))?\s*", part)
+        match = re.fullmatch(r"\s*(.*?)\s*(?:[:=]\s*(\d{1,9})|\((\d{1,9})\))?\s*", part)  # a count, not 5,000 digits
         if match and match.group(1):
             counts[match.group(1)] = int(match.group(2) or match.group(3) or 1)
     return counts

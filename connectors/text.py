@@ -207,6 +207,7 @@ _MAX_ID = 2**63
 
 
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]*")
+MAX_ID_LENGTH = 128  # longer is no tool's id (and int() refuses strings of over 4,300 digits with a ValueError)
 
 
 def parse_id(value: object) -> str | None:
@@ -219,7 +220,7 @@ def parse_id(value: object) -> str | None:
         return None
     if isinstance(value, int):
         return str(value) if 0 < value < _MAX_ID else None
-    if not isinstance(value, str) or not value.isascii() or not _ID.fullmatch(value):
+    if not isinstance(value, str) or len(value) > MAX_ID_LENGTH or not value.isascii() or not _ID.fullmatch(value):
         return None
     if value.isdigit():
         return str(int(value)) if 0 < int(value) < _MAX_ID else None
@@ -230,7 +231,7 @@ def describe_id(value: object) -> str:
     """Why `parse_id` refused a value, for the row's problem."""
     if value is None or (isinstance(value, str) and not value.strip()):
         return "the id is missing; every row needs its source id"
-    rule = "ASCII digits or letters, no spaces, commas or slashes"
+    rule = f"up to {MAX_ID_LENGTH} ASCII digits or letters, no spaces, commas or slashes"
     return f"id {_short(value)} is not a plain id ({rule}); fix it in the export"
 
 
@@ -241,7 +242,7 @@ def parse_votes(value: object) -> tuple[int | None, str | None]:
     """(votes, problem): a count between 0 and 10 million, or (None, why) for negative, huge or non-integer."""
     if value is None or value == "":
         return None, None
-    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit():
+    if isinstance(value, str) and value.strip().isascii() and value.strip().isdigit() and len(value.strip()) <= 12:
         value = int(value.strip())
     if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_VOTES:
         return value, None

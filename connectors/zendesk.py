@@ -192,7 +192,7 @@ class ZendeskConnector(Connector):
 
     def known_organizations(self, names: Mapping[str, str]) -> None:
         """Organization id -> name from `backlog.toml` (`[zendesk.organizations]`), for exports without names."""
-        self._org_names.update({int(k): v for k, v in names.items() if k.isascii() and k.isdigit()})
+        self._org_names.update({int(k): v for k, v in names.items() if k.isascii() and k.isdigit() and len(k) <= 19})
 
     def _load_organizations_beside(self, export: ExportFile) -> None:
         beside = export.path.with_name("organizations.json")

@@ -76,8 +76,11 @@ def redact_processor(_logger: WrappedLogger, _name: str, event_dict: EventDict) 
 
 
 # Per-row events: on a console the summary table already counts and lists them, so they print only at DEBUG
-# (JSON logs keep them all: a log collector wants every row). One source failure is printed by the report.
-PER_ROW_EVENTS = frozenset({"sync.row_skipped", "sync.url_dropped", "sync.source_notice", "sync.source_failed"})
+# (JSON logs keep them all: a log collector wants every row). One source failure is printed by the report (a
+# connector's bug too: its frames are for the JSON log, never a traceback on the PM's terminal).
+PER_ROW_EVENTS = frozenset(
+    {"sync.row_skipped", "sync.url_dropped", "sync.source_notice", "sync.source_failed", "sync.source_bug"}
+)
 
 
 def _console_filter(numeric: int) -> Processor:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import threading
 import time
+import traceback
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
@@ -132,12 +133,28 @@ def cursors_from_rows(
     return cursors
 
 
+class SourceBugError(SourceError):
+    """A connector raised what it should have reported (a shape of input its parser never met): that source fails
+    whole, named, and the rest of the run goes on. Its traceback is in the log (`sync.source_bug`), not the summary."""
+
+
 def _read_source(connector: Connector, since: datetime | None) -> Read:
     signals: list[Signal] = []
     try:
         signals.extend(s for s in connector.read(since) if since is None or s.updated_at >= since)
     except (SourceError, OSError, ValueError, OverflowError) as exc:  # one source failing never stops the others
         return signals, exc
+    except Exception as exc:  # noqa: BLE001 - a connector's bug must not end the run nor half-write the source
+        where = str(connector.export_path) if connector.export_path is not None else "its API"
+        # The frames as text (redacted like every field; JSON logs only: the console shows the summary's line).
+        trace = traceback.format_exc(limit=-8)
+        log.error("sync.source_bug", source=connector.source.value, where=where, error=repr(exc), trace=trace)
+        message = (
+            f"could not read {where}: {type(exc).__name__}: {exc}. Nothing of this source was written this run "
+            "(the other sources went on). This is a gap in the connector: keep the file and report it"
+        )
+        # Nothing kept: what was read so far may not be the oldest part, and the cursor must not pass the rest.
+        return [], SourceBugError(connector.source.value, message)
     return signals, None
 
 

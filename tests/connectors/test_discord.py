@@ -401,6 +401,21 @@ def test_export_file_with_several_channels_reports_the_bad_message_and_keeps_the
     assert "last Tuesday" in connector.problems[0].message
 
 
+def test_a_message_type_that_is_not_a_name_is_skipped_not_a_crash(tmp_path: Path) -> None:
+    """Found by mutating the demo export: a `type` that is an object or a list (no exporter writes one) used to
+    raise TypeError (unhashable) and end the whole sync."""
+    path = tmp_path / "discord.json"
+    messages = [
+        export_message("1001", "Please add SSO", type={"name": "Default"}),
+        export_message("1002", "Webhooks for call events", type=["Default"]),
+        export_message("1003", "Salesforce integration would be great"),
+    ]
+    path.write_text(json.dumps(export(TEXT, messages)))
+    connector, _ = make(discord_export_path=path, discord_bot_token=None)
+
+    assert [s.external_id for s in connector.read_export(None)] == ["1003"]
+
+
 def test_export_that_is_not_a_chat_export_is_malformed(tmp_path: Path) -> None:
     path = tmp_path / "discord.json"
     path.write_text(json.dumps({"channel_id": "123", "messages": [{"message": "hi"}]}))

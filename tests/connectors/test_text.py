@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 
 from connectors.signal import KindHint
-from connectors.text import first_line, guess_kind, guess_tags, html_to_text, parse_timestamp
+from connectors.text import first_line, guess_kind, guess_tags, html_to_text, parse_id, parse_timestamp, parse_votes
 
 
 def test_html_to_text_keeps_paragraphs_and_drops_markup() -> None:
@@ -68,3 +68,15 @@ def test_parse_timestamp_forms() -> None:
         parse_timestamp("Nov 3rd")
     with pytest.raises(ValueError, match="not a timestamp"):
         parse_timestamp(None)
+
+
+def test_ids_and_counts_of_thousands_of_digits_are_refused_not_a_crash() -> None:
+    """int() raises ValueError past 4,300 digits: one such cell used to fail the whole source's read."""
+    assert parse_id("7" * 5000) is None
+    assert parse_id("a" * 129) is None
+    assert parse_id("a" * 128) == "a" * 128
+    assert parse_id("35436") == "35436"
+    votes, problem = parse_votes("9" * 5000)
+    assert votes is None
+    assert problem is not None
+    assert parse_votes("42") == (42, None)

@@ -10,6 +10,7 @@ import subprocess
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -17,6 +18,8 @@ import httpx
 import pytest
 from pytest_httpx import HTTPXMock
 
+from connectors.discord import DiscordConnector
+from connectors.signal import Signal
 from service.notion.gateway import NotionGateway, Row, RowWrite
 from service.pipelines.heal import PM_OWNED
 from service.pipelines.sources import build_connector
@@ -410,6 +413,37 @@ def test_a_hung_source_times_out_while_the_others_are_written_as_soon_as_they_ar
     assert sorted(events) == sorted(n for n in DEMO_ITEMS if n != "github")  # github held nothing back
     assert {name: s.created for name, s in sources.items() if name != "github"} == {
         k: v for k, v in DEMO_ITEMS.items() if k != "github"
+    }
+    assert report.exit_code == 1
+
+
+def test_a_connector_bug_fails_its_source_whole_and_the_run_goes_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A parser meeting a shape it never met raises something it should have reported: that source fails with
+    its file named, none of it is written (what came first may not be its oldest part), the others are written."""
+    real = DiscordConnector.read_export
+
+    def half_then_bug(self: DiscordConnector, since: datetime | None) -> Iterator[Signal]:
+        yield next(iter(real(self, since)))
+        raise TypeError("unhashable type: 'dict'")
+
+    monkeypatch.setattr(DiscordConnector, "read_export", half_then_bug)
+    settings = sandbox_settings(tmp_path)
+    with sandbox_gateway(settings) as gateway:
+        report = run_sync(settings, gateway, POLICY)
+        keys = {str(row.source_key) for row in gateway.iter_rows()}
+
+    sources = by_source(report)
+    assert sources["discord"].status == "failed"
+    message = sources["discord"].message
+    assert str(settings.discord_export_path) in message
+    assert "TypeError: unhashable type: 'dict'" in message
+    assert "Nothing of this source was written" in message
+    assert sources["discord"].created == 0
+    assert not any(key.startswith("discord:") for key in keys)
+    assert {name: s.created for name, s in sources.items() if name != "discord"} == {
+        k: v for k, v in DEMO_ITEMS.items() if k != "discord"
     }
     assert report.exit_code == 1
 

@@ -1,0 +1,56 @@
+"""Every file source's sample export, mutated (tests/fixtures/mutations.py), through its connector: a variant is
+read, or fails as one SourceError naming the file; a skipped row names the file; nothing else ever leaves the
+read (sync turns anything else into a failed source, but it is a gap in the parser all the same)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from connectors.http import SourceError
+from service.pipelines.demo import EXPORTS
+from service.pipelines.sources import build_connector
+from service.settings import Settings
+from tests import REPO_ROOT
+from tests.fixtures.mutations import variants
+
+DEMO = REPO_ROOT / "deploy" / "demo"
+FILE_SOURCES = {setting: name for setting, name in EXPORTS.items() if (DEMO / name).is_file()}
+
+
+def corpus() -> list[Any]:
+    return [
+        pytest.param(setting, label, content, id=f"{setting.removesuffix('_export_path')}-{label}")
+        for setting, name in FILE_SOURCES.items()
+        for label, content in variants(DEMO / name)
+    ]
+
+
+def test_the_corpus_covers_every_file_source() -> None:
+    assert len(FILE_SOURCES) >= 9  # zendesk g2 gong github discord salesforce trustpilot pagerduty tracker
+    assert len(corpus()) >= 9 * 15
+
+
+@pytest.mark.parametrize(("setting", "label", "content"), corpus())
+def test_a_mutated_export_is_read_or_fails_naming_its_file(
+    setting: str, label: str, content: bytes, tmp_path: Path
+) -> None:
+    path = tmp_path / FILE_SOURCES[setting]
+    path.write_bytes(content)
+    source = setting.removesuffix("_export_path")
+    connector = build_connector(Settings(**{setting: path}), source)  # type: ignore[arg-type]
+    error: SourceError | None = None
+    signals: list[Any] = []
+    try:
+        signals = list(connector.read(None))
+    except SourceError as exc:
+        error = exc
+    if error is not None:
+        assert path.name in str(error), f"{label}: {error}"
+        return
+    for problem in connector.problems:
+        assert path.name in str(problem.where), f"{label}: {problem}"
+    for signal in signals:
+        assert signal.source_key.startswith(f"{signal.source.value}:"), signal.source_key
