@@ -368,6 +368,8 @@ class _ExportTree:
             items = json_records(text, None)
         except json.JSONDecodeError as exc:
             raise self._malformed(name, f"not valid JSON ({exc.msg}); expected {expected}", exc.lineno) from None
+        except RecursionError:
+            raise self._malformed(name, f"JSON nested too deeply to be an export; expected {expected}") from None
         if items is None:
             raise self._malformed(name, f"expected {expected}")
         return [(f"{self.export.path}:{name}:{line or index + 1}", item) for index, (line, item) in enumerate(items)]

@@ -4,6 +4,7 @@ read (sync turns anything else into a failed source, but it is a gap in the pars
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,38 @@ def corpus() -> list[Any]:
         for setting, name in FILE_SOURCES.items()
         for label, content in variants(DEMO / name)
     ]
+
+
+SLACK = DEMO / "slack_export"
+SLACK_FILES = ("channels.json", "users.json", "ext-globex-bank-pilot/2026-11-05.json")
+
+
+def slack_corpus() -> list[Any]:
+    """The Slack export is a folder: each of its kinds of file mutated in turn, the others left as exported."""
+    return [
+        pytest.param(member, label, content, id=f"slack-{member.split('/')[0]}-{label}")
+        for member in SLACK_FILES
+        for label, content in variants(SLACK / member)
+    ]
+
+
+@pytest.mark.parametrize(("member", "label", "content"), slack_corpus())
+def test_a_mutated_file_of_the_slack_export_is_read_or_fails_naming_it(
+    member: str, label: str, content: bytes, tmp_path: Path
+) -> None:
+    folder = tmp_path / "slack_export"
+    shutil.copytree(SLACK, folder)
+    (folder / member).write_bytes(content)
+    connector = build_connector(Settings(slack_export_path=folder), "slack")
+    error: SourceError | None = None
+    try:
+        list(connector.read(None))
+    except SourceError as exc:
+        error = exc
+    if error is not None:
+        assert Path(member).name in str(error) or str(folder) in str(error), f"{label}: {error}"
+    for problem in connector.problems:
+        assert str(folder) in str(problem.where) or Path(member).name in str(problem.where), f"{label}: {problem}"
 
 
 def test_the_corpus_covers_every_file_source() -> None:
