@@ -361,8 +361,9 @@ class DiscordConnector(Connector):
             return None
         if author.get("bot") is True or message.get("webhook_id") or author.get("system") is True:
             return None
-        if message.get("type", 0) not in HUMAN_MESSAGE_TYPES:
-            return None
+        kind = message.get("type", 0)
+        if not isinstance(kind, int) or isinstance(kind, bool) or kind not in HUMAN_MESSAGE_TYPES:
+            return None  # a system message (join, pin...), or a type Discord does not send
         content = message.get("content")
         text = _plain(content if isinstance(content, str) else "", message.get("mentions"))
         embeds = message.get("embeds") if isinstance(message.get("embeds"), list) else []
@@ -548,9 +549,9 @@ def _reply_to(message: object) -> str | None:
 
 
 def _id_order(message: object) -> int:
-    if isinstance(message, dict) and str(message.get("id", "")).isdigit():
-        return int(message["id"])
-    return -1
+    """A message's snowflake as a number to sort by (-1: not one; a snowflake has at most 20 digits)."""
+    text = str(message.get("id", "")) if isinstance(message, dict) else ""
+    return int(text) if text.isascii() and text.isdigit() and len(text) <= 20 else -1
 
 
 def _maybe_timestamp(value: str | None) -> datetime | None:

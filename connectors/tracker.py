@@ -38,15 +38,17 @@ class TrackerConfig(SourceConfig):
         return self.columns.get(role) or DEFAULT_COLUMNS[role]
 
 
-def sheet_date(value: str) -> datetime:
-    """ISO-8601 or a spreadsheet's local date (`11/03/2026`) -> aware UTC; ValueError says what was found."""
+def sheet_date(value: object) -> datetime:
+    """ISO-8601 or a spreadsheet's local date (`11/03/2026`) -> aware UTC; ValueError says what was found (an
+    API's null or object too: Salesforce's records come through here)."""
     try:
         return parse_timestamp(value)
     except ValueError:
         pass
+    text = value.strip() if isinstance(value, str) else ""  # not a string: no format matches
     for fmt in SHEET_DATE_FORMATS:
         try:
-            return datetime.strptime(value.strip(), fmt).replace(tzinfo=UTC)
+            return datetime.strptime(text, fmt).replace(tzinfo=UTC)
         except ValueError:
             continue
     raise ValueError(f"unparseable date {value!r} (expected 2026-11-03 or 11/03/2026)")
