@@ -117,6 +117,12 @@ def oldest(rows: Iterable[Row]) -> Row:
     return min(rows, key=lambda r: (r.created_time, r.page_id))
 
 
+def is_in_trash_refusal(error: Exception) -> bool:
+    """Notion's 400 for a write to a page in the trash ("Can't edit block that is archived. You must unarchive
+    the block before editing.")."""
+    return "unarchive" in str(error).lower() or "is archived" in str(error).lower()
+
+
 def _and_filter(base: JSON | None, extra: JSON) -> JSON:
     """`base AND extra` without nesting deeper than Notion's two levels when `base` is already an `and`."""
     if base is None:
@@ -503,6 +509,12 @@ class Rows:
             self.write_encoded(page_id, properties, what)
         except NotionNotFoundError:
             self._forget(page_id)  # gone from Notion (trashed by the PM): gone from the cache too
+            raise
+        except NotionValidationError as exc:
+            if is_in_trash_refusal(exc):
+                # The PM trashed it since the last full read (a query never returns trashed rows, so the
+                # incremental read could not tell): gone from the cache, so the next plan leaves it out.
+                self._forget(page_id)
             raise
 
     def write_encoded(self, page_id: str, properties: Mapping[str, JSON], what: str) -> None:

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from service.notion.cache import CachedRow, RowCache, cache_path
+from service.notion.errors import NotionValidationError
 from tests.fakes.faults import FaultyNotion
 from tests.service.notion.support import full_database, make_gateway, pm_gateway, seed_rows
 
@@ -284,3 +285,22 @@ def test_a_long_lived_process_reads_the_rows_again_only_after_another_process_co
     RowCache(path).save([cached("p3")])  # cron, in another process
     assert set(serve.load().rows) == {"p1", "p2", "p3"}  # type: ignore[union-attr]
     assert [s for s in statements if "FROM rows" in s]
+
+
+def test_a_row_the_pm_trashed_leaves_the_cache_when_a_write_to_it_is_refused(
+    notion: FaultyNotion, sleeps: list[float], tmp_path: Path
+) -> None:
+    """A query never returns trashed rows, so the incremental read cannot see the PM's trash; Notion's refusal
+    of the next write to it can. Until then it stayed in the cache (and in plans) up to the next full read."""
+    full_database(notion)
+    with make_gateway(notion, sleeps, backlog_cache_dir=tmp_path / "cache") as gateway:
+        keys = seed_rows(gateway, 3)
+        gateway.read_rows()
+        trashed = keys["zendesk:1"]
+        notion.api("PATCH", f"pages/{trashed}", {"in_trash": True}, as_person=True)
+        assert trashed in gateway.read_rows().rows  # not seen by the incremental read
+        with pytest.raises(NotionValidationError, match="archived"):
+            gateway.update_properties(trashed, {"Impact": "3"})
+        assert trashed not in gateway.read_rows().rows
+    with make_gateway(notion, sleeps, backlog_cache_dir=tmp_path / "cache") as gateway:
+        assert set(gateway.read_rows().rows) == {keys["zendesk:0"], keys["zendesk:2"]}  # the file forgot it too
