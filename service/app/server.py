@@ -102,6 +102,7 @@ def _merge_target(gw: NotionGateway, notion_lock: threading.Lock, page_id: str) 
     try:
         with notion_lock:
             row = gw.get_row(page_id)
+            gw.forget_row(page_id)  # in the trash: no longer planned or scored from serve's rows
     except NotionError as exc:
         log.warning("serve.deleted_page_unreadable", page_id=page_id, error=str(exc))
         return None

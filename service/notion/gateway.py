@@ -229,6 +229,11 @@ class NotionGateway:
         """Move a row to Notion's trash (healing a duplicate Source Key)."""
         self._rows.trash_row(page_id, what=what)
 
+    def forget_row(self, page_id: str) -> None:
+        """A row Notion says is in the trash (a `page.deleted` event): out of the rows in memory and the cache
+        file, since a query never returns trashed pages and the incremental read cannot see it go."""
+        self._rows.forget(page_id)
+
     # --- themes
 
     def themes(self) -> ThemeStore:

@@ -371,6 +371,10 @@ class Rows:
             values={**(before.values if before else {}), **decoded},
         )
 
+    def forget(self, page_id: str) -> None:
+        """Drop a row Notion has put in the trash from the snapshot and the cache file."""
+        self._forget(page_id)
+
     def _forget(self, page_id: str, settled: Sequence[str] = ()) -> None:
         if self._snapshot is not None:
             self._snapshot.pop(page_id, None)

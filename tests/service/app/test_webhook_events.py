@@ -10,7 +10,8 @@ from typing import Any
 import pytest
 
 from service.app.jobs import RecentEvents, RescoreWorker, WorkerHooks
-from service.notion import RowWrite
+from service.notion import NotionGateway, RowWrite
+from service.sandbox import ActAsPerson, Sandbox, SandboxTransport
 from tests.service.app.test_webhook import DB, DS, Harness, event
 from tests.service.app.test_webhook_e2e import Deployment
 from tests.service.pipelines.test_score import pm_edit, rows_by_key
@@ -241,6 +242,21 @@ def test_deleting_a_row_merged_nowhere_costs_one_read_and_no_write(deployed: Dep
     deployed.worker.run_pending()
     assert deployed.worker.rescores == 0
     assert calls_since(deployed, before) == {"pages.retrieve": 1}  # its Merged Into, read from the trash
+
+
+def test_a_row_the_pm_trashed_leaves_serves_rows_with_its_deleted_event(deployed: Deployment, tmp_path: Path) -> None:
+    page_id = deployed.ids["multilang"]
+    assert page_id in deployed.gateway.read_rows().rows
+    person = ActAsPerson(SandboxTransport(Sandbox(deployed.settings.backlog_sandbox_path)))
+    pm_settings = deployed.settings.model_copy(update={"backlog_cache_dir": tmp_path / "pm"})
+    with NotionGateway.from_settings(pm_settings, transport=person) as pm:
+        pm.client.pages.update(page_id, in_trash=True)  # the PM, in Notion's UI
+    assert page_id in deployed.gateway.read_rows().rows  # a query never returns trashed rows: not seen to go
+
+    deliver(deployed, page_id, "page.deleted")
+    deployed.worker.run_pending()
+
+    assert page_id not in deployed.gateway.read_rows().rows
 
 
 def test_undeleted_page_is_rescored(deployed: Deployment) -> None:
