@@ -80,12 +80,20 @@ def build_service(
         forget_schema=lambda: _reread_schema(gw, notion_lock),
         merge_target=lambda page_id: _merge_target(gw, notion_lock, page_id),
         is_ours=lambda parents: bool({_norm(p) for p in parents} & {_norm(d) for d in database_ids()}),
+        warm=lambda: _warm_rows(gw, notion_lock),
     )
     worker = RescoreWorker(rescore=rescore, debounce_s=debounce_s, hooks=hooks)
     service_hooks = ServiceHooks(
         bot_user_id=bot_user_id, database_ids=database_ids, run_sync=run_sync, run_report=run_report_now
     )
     return create_app(settings, worker, service_hooks), worker
+
+
+def _warm_rows(gw: NotionGateway, notion_lock: threading.Lock) -> None:
+    """The candidates read once at start (incremental from the cache file, or whole on a cold host)."""
+    with notion_lock:
+        read = gw.read_rows()
+    log.info("serve.rows_warm", rows=len(read.rows), full=read.full)
 
 
 def _reread_schema(gw: NotionGateway, notion_lock: threading.Lock) -> None:

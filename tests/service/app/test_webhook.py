@@ -11,6 +11,7 @@ import pytest
 from fastapi.testclient import TestClient
 from pydantic import SecretStr
 
+from service.app.jobs import WorkerHooks
 from service.app.webhook import RescoreWorker, ServiceHooks, create_app, decide_event, sign
 from service.settings import Settings
 
@@ -218,3 +219,25 @@ def test_the_worker_freezes_what_outlives_a_job_so_later_collections_skip_it() -
     finally:
         worker.stop()
         gc.unfreeze()
+
+
+def test_the_worker_reads_the_rows_once_at_start_and_a_failed_warm_up_is_only_logged() -> None:
+    order: list[str] = []
+
+    def warm() -> None:
+        order.append("warm")
+        raise RuntimeError("Notion is down")
+
+    worker = RescoreWorker(
+        rescore=lambda page: order.append(f"rescore {page}"), debounce_s=0, hooks=WorkerHooks(warm=warm)
+    )
+    worker.submit("page-1")  # an event that arrives while the worker starts
+    worker.start()
+    try:
+        deadline = time.monotonic() + 10
+        while worker.rescores < 1 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        worker.stop()
+        gc.unfreeze()
+    assert order == ["warm", "rescore page-1"]  # warmed first, once; its failure did not stop the worker
