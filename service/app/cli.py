@@ -36,7 +36,7 @@ from service.notion import NotionAuthError, NotionError, NotionNotFoundError
 from service.pipelines.control_page import CONTROL_PAGE_TITLE, ensure_control_page
 from service.pipelines.cycle import EXIT_CONFIG, EXIT_FAILED, EXIT_OK, SprintTarget, report_exit_code, run_cycle
 from service.pipelines.demo import export_overrides, run_demo
-from service.pipelines.escalate import EscalationError, run_escalate
+from service.pipelines.escalate import EscalationError, page_id_of, run_escalate
 from service.pipelines.report import run_report
 from service.pipelines.score import run_score
 from service.pipelines.sync import run_sync
@@ -59,6 +59,9 @@ FullRead = Annotated[
 
 
 # ---------------------------------------------------------------------------------------------------- parsing
+MAX_SPRINT = 9999  # a larger sprint number is a typo (and would be written on the planned rows)
+
+
 def parse_since(value: str | None) -> datetime | None:
     if not value:
         return None
@@ -163,6 +166,11 @@ def score(
     Your inputs (Reach, Impact, Confidence, Effort, Severity, OKR, Strategic Override) are read, never written.
     Where Reach or Confidence is empty, a suggestion from the evidence is used and marked as such in Score Note.
     """
+    if page is not None:
+        try:
+            page = page_id_of(page)
+        except EscalationError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--page") from None
     with command("score", exclusive=not dry_run) as (settings, gateway):
         policy = policy_for(settings)
         gateway.database()
@@ -173,7 +181,9 @@ def score(
 
 @app.command()
 def report(
-    sprint: Annotated[int, typer.Option("--sprint", min=1, help="Sprint number N (page 'Sprint N — dates').")],
+    sprint: Annotated[
+        int, typer.Option("--sprint", min=1, max=MAX_SPRINT, help="Sprint number N (page 'Sprint N — dates').")
+    ],
     start: Annotated[str | None, typer.Option(help="First day of the sprint (default: next Monday).")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the plan; write nothing to Notion.")] = False,
     out_file: Annotated[
@@ -203,7 +213,9 @@ def report(
 @app.command()
 def run(
     with_report: Annotated[bool, typer.Option("--report", help="Also write the sprint report.")] = False,
-    sprint: Annotated[int | None, typer.Option("--sprint", min=1, help="Sprint number for --report.")] = None,
+    sprint: Annotated[
+        int | None, typer.Option("--sprint", min=1, max=MAX_SPRINT, help="Sprint number for --report.")
+    ] = None,
     start: Annotated[str | None, typer.Option(help="Sprint start for --report (default next Monday).")] = None,
     with_themes: Annotated[
         bool,
@@ -221,6 +233,11 @@ def run(
     """
     if with_report and sprint is None:
         raise typer.BadParameter("--report needs --sprint N")
+    if sprint is not None and not with_report:
+        raise typer.BadParameter(
+            f"--sprint {sprint} plans a sprint only with --report: run `backlog run --report --sprint {sprint}`",
+            param_hint="--sprint",
+        )
     target = SprintTarget(sprint, parse_start(start)) if with_report and sprint is not None else None
     with command("run", exclusive=True) as (settings, gateway), CycleView(sprint=sprint) as view:
         policy = policy_for(settings)
@@ -345,7 +362,9 @@ def show_config() -> None:
 @app.command()
 def escalate(
     page: Annotated[str, typer.Argument(help="The escalated row: its Notion page id or link.")],
-    sprint: Annotated[int | None, typer.Option("--sprint", min=1, help="Sprint N (default: the latest page).")] = None,
+    sprint: Annotated[
+        int | None, typer.Option("--sprint", min=1, max=MAX_SPRINT, help="Sprint N (default: the latest page).")
+    ] = None,
     apply: Annotated[bool, typer.Option("--apply", help="Confirm: plan the row, drop the shown rows.")] = False,
     dry_run: DryRun = False,
 ) -> None:

@@ -218,6 +218,24 @@ def test_run_with_report_prints_each_step_then_its_exit_code_and_calls(runner: C
     assert result.stderr.count("Notion calls:") == 1
 
 
+def test_a_sprint_without_report_a_typo_sprint_and_a_page_that_is_no_page_are_named(
+    runner: CliRunner, sandbox_env: Path
+) -> None:
+    """Each used to do something else than asked: run sync + score and ignore the sprint, write Sprint
+    99999999999999999999 on the planned rows, or ask Notion for page "garbage" and exit 1."""
+    no_report = runner.invoke(app, ["run", "--sprint", "2"])
+    typo = runner.invoke(app, ["report", "--sprint", "20261"])
+    no_page = runner.invoke(app, ["score", "--page", "garbage"])
+
+    assert no_report.exit_code == 2
+    assert "run `backlog run --report --sprint 2`" in flat(no_report.output)
+    assert typo.exit_code == 2
+    assert "less than or equal to 9999" in flat(typo.output)
+    assert no_page.exit_code == 2
+    assert "'garbage' is not a Notion page id or URL" in flat(no_page.output)
+    assert not sandbox_env.exists()  # refused before Notion (the sandbox) was opened
+
+
 def test_run_report_without_a_sprint_and_a_bad_start_date_are_named(runner: CliRunner, sandbox_env: Path) -> None:
     no_sprint = runner.invoke(app, ["run", "--report"])
     bad_start = runner.invoke(app, ["report", "--sprint", "1", "--start", "next week"])
