@@ -28,7 +28,16 @@ from service.notion.gateway import (
 )
 from service.notion.session import SANDBOX_RATE_LIMIT, SLOW_FOR_S, budget, limiter_for
 from service.settings import Settings
-from tests.fakes.faults import Fault, FaultyNotion, overloaded, rate_limited, refused, server_error, timeout
+from tests.fakes.faults import (
+    Fault,
+    FaultyNotion,
+    connection_refused,
+    overloaded,
+    rate_limited,
+    refused,
+    server_error,
+    timeout,
+)
 from tests.service.notion.support import TOKEN, add_row, full_database, make_gateway, settings
 
 T = TypeVar("T")
@@ -96,6 +105,14 @@ def test_retries_exhausted_raise_unavailable(notion: FaultyNotion, sleeps: list[
     with pytest.raises(NotionUnavailableError, match=r"4 attempts.*NOTION_MAX_RETRIES"):
         gateway.bot_user_id()
     assert len(sleeps) == 3
+    assert gateway.calls.total == 4
+
+
+def test_a_host_that_cannot_connect_is_told_what_to_check(notion: FaultyNotion, sleeps: list[float]) -> None:
+    notion.transport.fail("GET", "users/me", connection_refused(), times=4)
+    gateway = make_gateway(notion, sleeps, notion_max_retries=3)
+    with pytest.raises(NotionUnavailableError, match=r"could not connect to Notion's API; check this host's network"):
+        gateway.bot_user_id()
     assert gateway.calls.total == 4
 
 
