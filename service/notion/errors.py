@@ -116,11 +116,11 @@ def classify(exc: NotionClientErrorBase | httpx.TransportError, what: str, *, sa
         return RetryableError("timeout", status=None, wait_s=None, uncertain=True)
     if isinstance(exc, httpx.TransportError):  # connection refused/reset: a connect error never reached Notion
         uncertain = not isinstance(exc, httpx.ConnectError)
-        reason = f"transport error {type(exc).__name__}"
+        failure = f"transport error {type(exc).__name__}"
         if isinstance(exc, httpx.ConnectError):  # the host never answered: DNS, firewall, proxy, or NOTION_API_URL
-            where = "the local sandbox (is `backlog sandbox` running?)" if sandbox else "Notion's API"
-            reason += f": could not connect to {where}; check this host's network, DNS and proxy, and NOTION_API_URL"
-        return RetryableError(reason, status=None, wait_s=None, uncertain=uncertain)
+            host = "the local sandbox (is `backlog sandbox` running?)" if sandbox else "Notion's API"
+            failure += f": could not connect to {host}; check this host's network, DNS and proxy, and NOTION_API_URL"
+        return RetryableError(failure, status=None, wait_s=None, uncertain=uncertain)
     if isinstance(exc, HTTPResponseError):
         status = int(exc.status)
         if status in RATE_LIMIT_STATUSES or status in RETRY_STATUSES:
