@@ -11,10 +11,9 @@ from typing import Any
 import pytest
 from pytest_httpx import HTTPXMock
 
-from connectors.http import SourceError
 from tests.connectors.fake_time import FakeTime
 from tests.connectors.test_contract import SHAPES, Shape, connector
-from tests.fixtures.mutations import mutated
+from tests.fixtures.mutations import mutated, read_all
 
 SEEDS = range(24)
 
@@ -35,12 +34,7 @@ def test_a_mutated_api_page_is_read_or_fails_as_one_source_error(
     httpx_mock.add_response(json=mutated(body, rng), headers=headers)
     source = connector(shape, tmp_path, FakeTime())
 
-    error: SourceError | None = None
-    signals: list[Any] = []
-    try:
-        signals = list(source.read_api(None))
-    except SourceError as exc:
-        error = exc
+    signals, error = read_all(source.read_api(None))
     if error is not None:
         assert str(error).startswith(f"{shape.name}: "), error
     for signal in signals:

@@ -10,12 +10,11 @@ from typing import Any
 
 import pytest
 
-from connectors.http import SourceError
 from service.pipelines.demo import EXPORTS
 from service.pipelines.sources import build_connector
 from service.settings import Settings
 from tests import REPO_ROOT
-from tests.fixtures.mutations import variants
+from tests.fixtures.mutations import read_all, variants
 
 DEMO = REPO_ROOT / "deploy" / "demo"
 FILE_SOURCES = {setting: name for setting, name in EXPORTS.items() if (DEMO / name).is_file()}
@@ -50,11 +49,7 @@ def test_a_mutated_file_of_the_slack_export_is_read_or_fails_naming_it(
     shutil.copytree(SLACK, folder)
     (folder / member).write_bytes(content)
     connector = build_connector(Settings(slack_export_path=folder), "slack")
-    error: SourceError | None = None
-    try:
-        list(connector.read(None))
-    except SourceError as exc:
-        error = exc
+    _, error = read_all(connector.read(None))
     if error is not None:
         assert Path(member).name in str(error) or str(folder) in str(error), f"{label}: {error}"
     for problem in connector.problems:
@@ -74,12 +69,7 @@ def test_a_mutated_export_is_read_or_fails_naming_its_file(
     path.write_bytes(content)
     source = setting.removesuffix("_export_path")
     connector = build_connector(Settings(**{setting: path}), source)  # type: ignore[arg-type]
-    error: SourceError | None = None
-    signals: list[Any] = []
-    try:
-        signals = list(connector.read(None))
-    except SourceError as exc:
-        error = exc
+    signals, error = read_all(connector.read(None))
     if error is not None:
         assert path.name in str(error), f"{label}: {error}"
         return
