@@ -171,6 +171,10 @@ class NotionGateway:
         """Live property name -> Notion type of the data source (one read per gateway)."""
         return self._database.property_types()
 
+    def editor_property(self) -> str | None:
+        """The live "Last edited by" property (None: reads cannot skip this service's own writes)."""
+        return self._database.editor_property()
+
     def forget_schema(self) -> None:
         """The data source's schema changed (webhook): the next read of it asks Notion again."""
         self._database._schema = self._database._types = None

@@ -9,6 +9,8 @@ when the Free plan's block cap may apply (more than one member) and warns at 80 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 import httpx
 from rich.console import Console
@@ -18,6 +20,7 @@ from connectors.http import SourceError
 from connectors.registry import CONNECTORS
 from service.logging import get_logger
 from service.notion import NotionError, NotionGateway
+from service.notion.cache import RowCache, cache_path
 from service.notion.calls import budget_warning
 from service.pipelines.sources import build_connector
 from service.settings import Settings
@@ -56,7 +59,7 @@ def notion_checks(settings: Settings, gateway: NotionGateway | None) -> list[Che
         checks = _notion_checks(settings, gw)
         if any(check.name == "token" and not check.ok for check in checks):
             return checks
-        return checks + block_checks(settings, gw)
+        return checks + block_checks(settings, gw) + cache_checks(settings, gw)
     finally:
         if gateway is None:
             gw.close()
@@ -155,6 +158,47 @@ def _budget_check(settings: Settings, gw: NotionGateway) -> Check:
         return Check("notion", "block budget", False, warning, "see docs/notion-versions.md", required=False)
     detail = f"at least {used} of NOTION_BLOCK_BUDGET={budget} blocks used (the database and its rows)"
     return Check("notion", "block budget", True, detail, required=False)
+
+
+def cache_checks(settings: Settings, gw: NotionGateway) -> list[Check]:
+    """What makes runs cheap (docs/cost.md), read from the cache file alone: no call. Never fails the run."""
+    try:
+        ref = gw.database()
+        editor = gw.editor_property()
+    except NotionError:
+        return []  # no database: the checks above say so
+    path = cache_path(settings.backlog_cache_dir, ref.data_source_id)
+    checks = [_rows_check(settings, RowCache(path), path)]
+    if editor is None:
+        detail = "no 'Last edited by' property: every read also returns this service's own writes"
+        checks.append(Check("cache", "own edits", False, detail, "run `backlog init` (it adds it)", required=False))
+    return checks
+
+
+def _rows_check(settings: Settings, cache: RowCache, path: Path) -> Check:
+    if not path.exists():
+        detail = f"no row cache yet ({path}): the next run reads every row once, then only what changed"
+        return Check("cache", "row cache", True, detail, required=False)
+    state = cache.load()
+    cache.close()
+    if state is None or state.full_read_at is None:
+        detail = f"{path} is unreadable or from another version: the next run reads every row once and rebuilds it"
+        return Check("cache", "row cache", True, detail, required=False)
+    age = datetime.now(UTC) - state.full_read_at
+    hours = settings.backlog_full_read_hours
+    due = max(0.0, hours - age.total_seconds() / 3600)
+    detail = (
+        f"{len(state.rows):,} rows; last full read {age.total_seconds() / 3600:.1f} h ago, next in {due:.1f} h "
+        f"(BACKLOG_FULL_READ_HOURS={hours:g}); reads ask for edits since {state.watermark:%Y-%m-%d %H:%M} UTC"
+        if state.watermark
+        else f"{len(state.rows):,} rows"
+    )
+    if state.pending:
+        detail += (
+            f"; {len(state.pending)} write(s) of this service without their answer yet: until a read starts after "
+            "they ended (or their process is gone), reads include this service's own edits"
+        )
+    return Check("cache", "row cache", True, detail, required=False)
 
 
 def source_checks(settings: Settings, name: str, transport: httpx.BaseTransport | None) -> list[Check]:

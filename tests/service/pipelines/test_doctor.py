@@ -229,3 +229,24 @@ def test_the_budget_warns_at_80_percent_of_the_blocks_the_database_uses(sandbox_
     assert not over.ok
     assert not over.required
     assert "8 of NOTION_BLOCK_BUDGET=10 blocks used (80 %)" in over.detail
+
+
+def test_the_row_cache_check_says_what_the_next_run_reads(sandbox_path: Path, tmp_path: Path) -> None:
+    """At 3 a.m., "why did this run read every row?" is answered by doctor, from the cache file alone."""
+    cache = tmp_path / "cache"
+    cold = notion_only(sandbox_path, backlog_cache_dir=cache)[("cache", "row cache")]
+    with new_gateway(sandbox_path, backlog_cache_dir=cache) as gateway:
+        gateway.upsert([RowWrite(f"manual:{n}", {"Name": f"row {n}"}) for n in range(3)])
+        gateway.read_rows()
+    warm_checks = notion_only(sandbox_path, backlog_cache_dir=cache)
+    warm = warm_checks[("cache", "row cache")]
+    (cache / next(p.name for p in cache.glob("rows-*.sqlite3"))).write_bytes(b"not sqlite")
+    broken = notion_only(sandbox_path, backlog_cache_dir=cache)[("cache", "row cache")]
+
+    assert cold.ok
+    assert "no row cache yet" in cold.detail
+    assert "the next run reads every row once" in cold.detail
+    assert warm.detail.startswith("3 rows; last full read 0.0 h ago, next in 24.0 h (BACKLOG_FULL_READ_HOURS=24)")
+    assert not warm.required
+    assert "unreadable or from another version" in broken.detail
+    assert ("cache", "own edits") not in warm_checks  # `backlog init` made "Last edited by": own writes are skipped
