@@ -48,6 +48,11 @@ class NotionValidationError(NotionError):
     """400: Notion refused the request body; the message has Notion's words and the page/row/property."""
 
 
+class NotionInTrashError(NotionValidationError):
+    """400 for a write to a page in Notion's trash ("Can't edit block that is archived. You must unarchive the
+    block before editing."): the PM deleted it since this service last read it."""
+
+
 class NotionUnavailableError(NotionError):
     """Rate limits, 5xx or timeouts still failing after every retry."""
 
@@ -142,6 +147,12 @@ def is_block_limit(exc: HTTPResponseError) -> bool:
     return isinstance(data, dict) and "block_limit" in data
 
 
+def is_in_trash(said: str) -> bool:
+    """Notion's refusal of a write to a page (or block) in the trash, by its words (it has no code of its own)."""
+    lowered = said.lower()
+    return "unarchive" in lowered or "is archived" in lowered
+
+
 def error_from_response(exc: HTTPResponseError, what: str, *, sandbox: bool) -> NotionError:
     """A Notion error response as the right `NotionError`, with Notion's message, what we did and the fix."""
     status = int(exc.status)
@@ -177,5 +188,8 @@ def error_from_response(exc: HTTPResponseError, what: str, *, sandbox: bool) -> 
     if status == 404:
         return NotionNotFoundError(f"{doing}not found (Notion said: {said}); {SHARE_HINT}", status=status, code=code)
     if status in (400, 413, 422):
-        return NotionValidationError(f"{doing}Notion refused the request: {said}", status=status, code=code)
+        trashed = status == 400 and is_in_trash(said)
+        kind = NotionInTrashError if trashed else NotionValidationError
+        text = "the page is in Notion's trash (restore it to keep it)" if trashed else "Notion refused the request"
+        return kind(f"{doing}{text}: {said}", status=status, code=code)
     return NotionError(f"{doing}Notion answered {status}: {said}", status=status, code=code)

@@ -27,6 +27,7 @@ from service.notion.errors import (
     NotionAuthError,
     NotionBlockLimitError,
     NotionError,
+    NotionInTrashError,
     NotionNotFoundError,
     NotionUnavailableError,
     NotionValidationError,
@@ -115,12 +116,6 @@ def oldest(rows: Iterable[Row]) -> Row:
     """The canonical row among copies of one Source Key: the oldest (the one the PM has been editing); page id
     breaks ties, since Notion's created_time has minute precision. Sync, upsert and healing all use this."""
     return min(rows, key=lambda r: (r.created_time, r.page_id))
-
-
-def is_in_trash_refusal(error: Exception) -> bool:
-    """Notion's 400 for a write to a page in the trash ("Can't edit block that is archived. You must unarchive
-    the block before editing.")."""
-    return "unarchive" in str(error).lower() or "is archived" in str(error).lower()
 
 
 def _and_filter(base: JSON | None, extra: JSON) -> JSON:
@@ -511,14 +506,10 @@ class Rows:
     def _update_page(self, page_id: str, properties: Mapping[str, JSON], what: str) -> None:
         try:
             self.write_encoded(page_id, properties, what)
-        except NotionNotFoundError:
-            self._forget(page_id)  # gone from Notion (trashed by the PM): gone from the cache too
-            raise
-        except NotionValidationError as exc:
-            if is_in_trash_refusal(exc):
-                # The PM trashed it since the last full read (a query never returns trashed rows, so the
-                # incremental read could not tell): gone from the cache, so the next plan leaves it out.
-                self._forget(page_id)
+        except (NotionNotFoundError, NotionInTrashError):
+            # Gone from Notion, or in its trash since the last full read (a query never returns trashed rows, so
+            # the incremental read could not tell): gone from the cache too, so the next plan leaves it out.
+            self._forget(page_id)
             raise
 
     def write_encoded(self, page_id: str, properties: Mapping[str, JSON], what: str) -> None:
